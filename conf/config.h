@@ -1,0 +1,40 @@
+#pragma once
+
+#include "core/timer_config.h"
+#include "core/transport_config.h"
+#include "health/upstream_config.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace switchback {
+
+struct LogConfig {
+  std::string level = "info";      // trace, debug, info, warn, error, critical, off
+};
+
+struct AdminConfig {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+};
+
+/// Everything Switchback reads from its YAML file, validated.
+struct Config {
+  TransportConfig transport;
+  TimerConfig timers;
+  UpstreamList upstreams;
+  LogConfig log;
+  AdminConfig admin;
+};
+
+/// A configuration error a person can act on: "FILE:LINE: key 'a.b': what is wrong (allowed: …)".
+class ConfigError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+Config loadConfigFile(const std::string& path);
+Config loadConfigString(const std::string& yaml, const std::string& sourceName = "<string>");
+
+} // namespace switchback

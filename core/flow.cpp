@@ -1,0 +1,24 @@
+#include "core/flow.h"
+
+namespace switchback {
+
+std::string_view transportName(Transport t) { return t == Transport::Udp ? "UDP" : "TCP"; }
+
+bool isReliable(Transport t) { return t != Transport::Udp; }
+
+std::string Endpoint::str() const {
+  std::string s;
+  if (address.is_v6()) s.append(1, '[').append(address.to_string()).append(1, ']');
+  else s.append(address.to_string());
+  s.append(1, ':').append(std::to_string(port));
+  return s;
+}
+
+std::string Flow::str() const {
+  std::string s(transportName(transport));
+  s.append(1, ':').append(remote.str());
+  if (connection != 0) s.append(1, '#').append(std::to_string(connection));
+  return s;
+}
+
+} // namespace switchback
