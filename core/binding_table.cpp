@@ -1,0 +1,84 @@
+#include "core/binding_table.h"
+
+#include <algorithm>
+
+namespace switchback {
+
+std::string canonicalAor(std::string_view scheme, std::string_view user, std::string_view host) {
+  std::string aor(scheme.empty() ? "sip" : scheme);
+  aor.push_back(':');
+  if (!user.empty()) {
+    aor.append(user);
+    aor.push_back('@');
+  }
+  for (char c : host) aor.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  return aor;
+}
+
+void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
+  auto it = bindings_.find(outcome.aor);
+  if (it == bindings_.end()) {
+    if (outcome.removeAll) return;
+    const bool anyAdded = std::any_of(outcome.contacts.begin(), outcome.contacts.end(),
+                                      [](const auto& c) { return c.expiresSeconds > 0; });
+    if (!anyAdded) return;
+    it = bindings_.emplace(outcome.aor, Binding{}).first;
+    it->second.aor = outcome.aor;
+  }
+  Binding& b = it->second;
+  if (outcome.removeAll) b.contacts.clear();
+  for (const auto& c : outcome.contacts) {
+    auto existing = std::find_if(b.contacts.begin(), b.contacts.end(), [&](const ContactBinding& cb) {
+      return cb.uri == c.uri || (!c.instance.empty() && cb.instance == c.instance && cb.regId == c.regId);
+    });
+    if (c.expiresSeconds == 0) {
+      if (existing != b.contacts.end()) b.contacts.erase(existing);
+      continue;
+    }
+    ContactBinding updated{c.uri, now + Seconds(c.expiresSeconds), c.instance, c.regId, outcome.flow};
+    if (existing != b.contacts.end()) *existing = std::move(updated);
+    else b.contacts.push_back(std::move(updated));
+  }
+  if (b.contacts.empty()) {
+    bindings_.erase(it);
+    return;
+  }
+  b.callId = outcome.callId;
+  b.cseq = outcome.cseq;
+  b.lastRegister = outcome.request;
+  b.authorization = outcome.authorization;
+  NodeRegistration& node = b.nodes[outcome.node];
+  node.registered = true;
+  node.updated = now;
+  node.grantedContacts = outcome.grantedContacts;
+  node.expires = now;
+  for (const auto& c : b.contacts) node.expires = std::max(node.expires, c.expires);
+}
+
+const Binding* BindingTable::find(std::string_view aor) const {
+  auto it = bindings_.find(std::string(aor));
+  return it == bindings_.end() ? nullptr : &it->second;
+}
+
+std::size_t BindingTable::purgeExpired(TimePoint now) {
+  std::size_t removed = 0;
+  for (auto it = bindings_.begin(); it != bindings_.end();) {
+    auto& contacts = it->second.contacts;
+    const auto before = contacts.size();
+    std::erase_if(contacts, [&](const ContactBinding& c) { return c.expires <= now; });
+    removed += before - contacts.size();
+    for (auto& [name, node] : it->second.nodes)
+      if (node.registered && node.expires <= now) node.registered = false;
+    if (contacts.empty()) it = bindings_.erase(it);
+    else ++it;
+  }
+  return removed;
+}
+
+std::size_t BindingTable::contactCount() const {
+  std::size_t n = 0;
+  for (const auto& [aor, b] : bindings_) n += b.contacts.size();
+  return n;
+}
+
+} // namespace switchback

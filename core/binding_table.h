@@ -1,0 +1,87 @@
+#pragma once
+
+#include "core/clock.h"
+#include "core/flow.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace switchback {
+
+struct ContactBinding {
+  std::string uri;                   // as the phone wrote it
+  TimePoint expires;
+  std::string instance;              // +sip.instance, if any
+  std::optional<std::uint32_t> regId;
+  Flow flow;                         // where the REGISTER came from
+};
+
+/// What one upstream node granted for this registrant in its last 2xx to REGISTER.
+struct NodeRegistration {
+  bool registered = false;
+  TimePoint expires;
+  TimePoint updated;
+  std::vector<std::string> grantedContacts;  // Contact values in the 2xx, as the node wrote them
+};
+
+struct Binding {
+  std::string aor;
+  std::vector<ContactBinding> contacts;
+  std::string callId;
+  std::uint32_t cseq = 0;
+  std::string lastRegister;          // the last REGISTER that succeeded, as forwarded
+  std::string authorization;         // its Authorization header value, if any
+  std::map<std::string, NodeRegistration, std::less<>> nodes;
+};
+
+/// A 2xx to a REGISTER, reduced to what the table needs; built by the proxy from the messages.
+struct RegisterOutcome {
+  struct Contact {
+    std::string uri;
+    std::uint32_t expiresSeconds = 0;          // granted by the node; 0 removes the contact
+    std::string instance;
+    std::optional<std::uint32_t> regId;
+  };
+  std::string aor;
+  std::string node;
+  Flow flow;
+  bool removeAll = false;                      // "Contact: *" with Expires: 0
+  std::vector<Contact> contacts;               // the phone's contacts with what was granted
+  std::vector<std::string> grantedContacts;    // every Contact in the 2xx
+  std::string callId;
+  std::uint32_t cseq = 0;
+  std::string request;
+  std::string authorization;
+};
+
+/// Registrant → contacts, flow, expiry, and registration state per upstream node.
+class BindingTable {
+public:
+  void apply(const RegisterOutcome& outcome, TimePoint now);
+
+  const Binding* find(std::string_view aor) const;
+
+  /// Drops expired contacts, then registrants with none left. Returns how many contacts went.
+  std::size_t purgeExpired(TimePoint now);
+
+  std::size_t size() const { return bindings_.size(); }
+  std::size_t contactCount() const;
+
+  template <typename F> void forEach(F&& f) const {
+    for (const auto& [aor, b] : bindings_) f(b);
+  }
+
+private:
+  std::unordered_map<std::string, Binding> bindings_;
+};
+
+/// The canonical form of an address of record used as the table's key: "sip:user@host",
+/// lower-case host, no port, parameters or display name.
+std::string canonicalAor(std::string_view scheme, std::string_view user, std::string_view host);
+
+} // namespace switchback

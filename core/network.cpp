@@ -1,0 +1,330 @@
+#include "core/network.h"
+
+#include "core/stream_framer.h"
+
+#include <array>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+
+namespace switchback {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+
+Endpoint toEndpoint(const auto& ep) { return Endpoint{ep.address(), ep.port()}; }
+
+// A datagram of nothing but CRLFs is a keep-alive, not a message.
+bool isKeepAliveDatagram(std::string_view d) {
+  return d.find_first_not_of("\r\n") == std::string_view::npos;
+}
+
+} // namespace
+
+struct Network::UdpListener {
+  std::uint16_t index;
+  udp::socket socket;
+  udp::endpoint sender;
+  std::array<char, 65536> buffer{};
+};
+
+struct Network::TcpListener {
+  std::uint16_t index;
+  tcp::acceptor acceptor;
+};
+
+class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
+public:
+  TcpConnection(Network& net, tcp::socket socket, std::uint64_t id, std::uint16_t listener, Endpoint remote)
+      : net_(net), socket_(std::move(socket)), idle_(socket_.get_executor()), framer_(net.config_.maxMessageBytes),
+        flow_{Transport::Tcp, listener, std::move(remote), id} {}
+
+  const Flow& flow() const { return flow_; }
+
+  void start() {
+    connected_ = true;
+    armIdle();
+    read();
+    flush();
+  }
+
+  void connect(tcp::endpoint to) {
+    auto self = shared_from_this();
+    socket_.async_connect(to, [self](const boost::system::error_code& ec) {
+      if (ec) {
+        spdlog::warn("tcp: connect to {} failed: {}", self->flow_.remote.str(), ec.message());
+        self->close();
+        return;
+      }
+      self->start();
+    });
+  }
+
+  void write(std::string_view bytes) {
+    queue_.emplace_back(bytes);
+    if (connected_ && queue_.size() == 1) flush();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    idle_.cancel();
+    net_.onConnectionClosed(flow_.connection, flow_.remote);
+  }
+
+private:
+  void read() {
+    auto self = shared_from_this();
+    socket_.async_read_some(asio::buffer(buffer_), [self](const boost::system::error_code& ec, std::size_t n) {
+      if (ec) {
+        if (ec != asio::error::operation_aborted) spdlog::debug("tcp {}: {}", self->flow_.str(), ec.message());
+        self->close();
+        return;
+      }
+      self->active_ = true;
+      self->framer_.append(std::string_view(self->buffer_.data(), n));
+      if (!self->deliver()) return;
+      self->read();
+    });
+  }
+
+  // Hands every complete message to the sink; false if the stream was closed.
+  bool deliver() {
+    std::string message;
+    for (;;) {
+      switch (framer_.next(message)) {
+      case StreamFramer::Result::NeedMore: return true;
+      case StreamFramer::Result::KeepAlive:
+        ++net_.stats_.keepAlives;
+        write("\r\n");
+        continue;
+      case StreamFramer::Result::Message:
+        net_.sink_.onMessage(message, flow_);
+        if (closed_) return false;
+        continue;
+      case StreamFramer::Result::Error:
+        ++net_.stats_.streamErrors;
+        spdlog::warn("tcp {}: closing: {}", flow_.str(), framer_.error());
+        close();
+        return false;
+      }
+    }
+  }
+
+  void flush() {
+    if (queue_.empty() || closed_) return;
+    auto self = shared_from_this();
+    asio::async_write(socket_, asio::buffer(queue_.front()), [self](const boost::system::error_code& ec, std::size_t) {
+      if (ec) {
+        ++self->net_.stats_.sendErrors;
+        self->close();
+        return;
+      }
+      self->active_ = true;
+      self->queue_.pop_front();
+      self->flush();
+    });
+  }
+
+  void armIdle() {
+    auto self = shared_from_this();
+    idle_.expires_after(net_.config_.tcpIdleTimeout);
+    idle_.async_wait([self](const boost::system::error_code& ec) {
+      if (ec || self->closed_) return;
+      if (!self->active_) {
+        ++self->net_.stats_.tcpIdleClosed;
+        spdlog::debug("tcp {}: idle, closing", self->flow_.str());
+        self->close();
+        return;
+      }
+      self->active_ = false;
+      self->armIdle();
+    });
+  }
+
+  Network& net_;
+  tcp::socket socket_;
+  asio::steady_timer idle_;
+  StreamFramer framer_;
+  Flow flow_;
+  std::array<char, 16384> buffer_{};
+  std::deque<std::string> queue_;
+  bool connected_ = false;
+  bool closed_ = false;
+  bool active_ = false;
+};
+
+Network::Network(asio::io_context& io, const TransportConfig& config, MessageSink& sink, Stats& stats)
+    : io_(io), config_(config), sink_(sink), stats_(stats) {}
+
+Network::~Network() { stop(); }
+
+void Network::start() {
+  for (std::size_t i = 0; i < config_.listen.size(); ++i) {
+    const auto& l = config_.listen[i];
+    const auto index = static_cast<std::uint16_t>(i);
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(l.host, ec);
+    if (ec) throw std::runtime_error("listen address '" + l.host + "' is not an IP address");
+    const std::string where = std::string(transportName(l.transport)) + " " + Endpoint{address, l.port}.str();
+    try {
+      if (l.transport == Transport::Udp) {
+        auto u = std::make_unique<UdpListener>(UdpListener{index, udp::socket(io_), {}, {}});
+        udp::endpoint ep(address, l.port);
+        u->socket.open(ep.protocol());
+        if (address.is_v6()) u->socket.set_option(asio::ip::v6_only(true));
+        u->socket.set_option(asio::socket_base::reuse_address(true));
+        u->socket.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
+        u->socket.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
+        u->socket.bind(ep);
+        u->socket.non_blocking(true);
+        udp_.push_back(std::move(u));
+        receiveUdp(*udp_.back());
+      } else {
+        auto t = std::make_unique<TcpListener>(TcpListener{index, tcp::acceptor(io_)});
+        tcp::endpoint ep(address, l.port);
+        t->acceptor.open(ep.protocol());
+        if (address.is_v6()) t->acceptor.set_option(asio::ip::v6_only(true));
+        t->acceptor.set_option(asio::socket_base::reuse_address(true));
+        t->acceptor.bind(ep);
+        t->acceptor.listen(asio::socket_base::max_listen_connections);
+        tcp_.push_back(std::move(t));
+        acceptTcp(*tcp_.back());
+      }
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot listen on " + where + ": " + e.code().message());
+    }
+    spdlog::info("listening on {}", where);
+  }
+}
+
+void Network::stop() {
+  boost::system::error_code ignored;
+  for (auto& u : udp_) u->socket.close(ignored);
+  for (auto& t : tcp_) t->acceptor.close(ignored);
+  auto connections = connections_;  // close() erases from the map
+  for (auto& [id, c] : connections) c->close();
+}
+
+void Network::receiveUdp(UdpListener& l) {
+  l.socket.async_receive_from(asio::buffer(l.buffer), l.sender, [this, &l](const boost::system::error_code& ec, std::size_t n) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      const std::string_view datagram(l.buffer.data(), n);
+      if (isKeepAliveDatagram(datagram)) ++stats_.keepAlives;
+      else sink_.onMessage(datagram, Flow{Transport::Udp, l.index, toEndpoint(l.sender), 0});
+    }
+    // ICMP errors surface here as ECONNREFUSED and friends: keep receiving.
+    receiveUdp(l);
+  });
+}
+
+void Network::acceptTcp(TcpListener& l) {
+  l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      if (connections_.size() >= config_.maxTcpConnections) {
+        ++stats_.tcpConnectionsRefused;
+        spdlog::warn("tcp: connection cap {} reached, refusing a connection", config_.maxTcpConnections);
+      } else {
+        boost::system::error_code rec;
+        const auto remote = socket.remote_endpoint(rec);
+        if (!rec) {
+          socket.set_option(tcp::no_delay(true), rec);
+          auto c = std::make_shared<TcpConnection>(*this, std::move(socket), nextConnectionId_++, l.index, toEndpoint(remote));
+          adopt(c);
+          c->start();
+        }
+      }
+    }
+    acceptTcp(l);
+  });
+}
+
+void Network::adopt(std::shared_ptr<TcpConnection> c) {
+  byRemote_[c->flow().remote.str()] = c->flow().connection;
+  connections_.emplace(c->flow().connection, std::move(c));
+}
+
+void Network::onConnectionClosed(std::uint64_t id, const Endpoint& remote) {
+  auto it = byRemote_.find(remote.str());
+  if (it != byRemote_.end() && it->second == id) byRemote_.erase(it);
+  // The connection object may be running this very call: release it after the handler returns.
+  auto c = connections_.find(id);
+  if (c != connections_.end()) {
+    asio::post(io_, [keep = c->second] {});
+    connections_.erase(c);
+  }
+}
+
+bool Network::send(const Flow& flow, std::string_view bytes) {
+  ++stats_.messagesOut;
+  if (flow.transport == Transport::Udp) {
+    for (auto& u : udp_) {
+      if (u->index != flow.listener) continue;
+      boost::system::error_code ec;
+      u->socket.send_to(asio::buffer(bytes.data(), bytes.size()), udp::endpoint(flow.remote.address, flow.remote.port), 0, ec);
+      if (ec) {
+        ++stats_.sendErrors;
+        spdlog::debug("udp send to {} failed: {}", flow.remote.str(), ec.message());
+        return false;
+      }
+      return true;
+    }
+    ++stats_.sendErrors;
+    return false;
+  }
+  std::uint64_t id = flow.connection;
+  if (id == 0 || connections_.find(id) == connections_.end()) {
+    auto it = byRemote_.find(flow.remote.str());
+    if (it == byRemote_.end()) {
+      ++stats_.sendErrors;
+      return false;
+    }
+    id = it->second;
+  }
+  connections_.at(id)->write(bytes);
+  return true;
+}
+
+std::optional<std::uint16_t> Network::listenerFor(Transport t, const Endpoint& remote) const {
+  for (std::size_t i = 0; i < config_.listen.size(); ++i) {
+    const auto& l = config_.listen[i];
+    if (l.transport != t) continue;
+    boost::system::error_code ec;
+    const auto a = asio::ip::make_address(l.host, ec);
+    if (!ec && a.is_v6() == remote.address.is_v6()) return static_cast<std::uint16_t>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<Flow> Network::flowTo(Transport transport, const Endpoint& remote) {
+  if (transport == Transport::Udp) {
+    const auto l = listenerFor(Transport::Udp, remote);
+    if (!l) return std::nullopt;
+    return Flow{Transport::Udp, *l, remote, 0};
+  }
+  auto it = byRemote_.find(remote.str());
+  if (it != byRemote_.end()) return connections_.at(it->second)->flow();
+  if (connections_.size() >= config_.maxTcpConnections) return std::nullopt;
+  // Outgoing connections carry the index of a TCP listener of the same family, so Via and
+  // Record-Route name an address the peer can reach us on.
+  const auto l = listenerFor(Transport::Tcp, remote);
+  if (!l) return std::nullopt;
+  auto c = std::make_shared<TcpConnection>(*this, tcp::socket(io_), nextConnectionId_++, *l, remote);
+  adopt(c);
+  c->connect(tcp::endpoint(remote.address, remote.port));
+  return c->flow();
+}
+
+} // namespace switchback

@@ -1,0 +1,77 @@
+#pragma once
+
+#include "core/flow.h"
+#include "core/stats.h"
+#include "core/transport_config.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace switchback {
+
+/// Receives every complete message the transports deliver.
+class MessageSink {
+public:
+  virtual ~MessageSink() = default;
+  virtual void onMessage(std::string_view bytes, const Flow& flow) = 0;
+};
+
+/// What the proxy needs from the transports: send on a flow, find a flow to an address.
+/// An interface so that proxy logic is tested without sockets.
+class Wire {
+public:
+  virtual ~Wire() = default;
+  /// Sends on a flow; false if the flow is gone (closed TCP connection) or the send failed.
+  virtual bool send(const Flow& flow, std::string_view bytes) = 0;
+  /// The flow to reach `remote` over `transport`: an existing connection, or a new one.
+  virtual std::optional<Flow> flowTo(Transport transport, const Endpoint& remote) = 0;
+  virtual const std::vector<ListenAddress>& listeners() const = 0;
+};
+
+class TcpConnection;
+
+/// UDP sockets and TCP listeners/connections on Boost.Asio, one io_context.
+class Network : public Wire {
+public:
+  Network(boost::asio::io_context& io, const TransportConfig& config, MessageSink& sink, Stats& stats);
+  ~Network() override;
+
+  /// Binds every listen address; throws std::runtime_error naming the address on failure.
+  void start();
+  void stop();
+
+  bool send(const Flow& flow, std::string_view bytes) override;
+  std::optional<Flow> flowTo(Transport transport, const Endpoint& remote) override;
+  const std::vector<ListenAddress>& listeners() const override { return config_.listen; }
+
+  std::size_t tcpConnections() const { return connections_.size(); }
+
+private:
+  friend class TcpConnection;
+  struct UdpListener;
+  struct TcpListener;
+
+  void receiveUdp(UdpListener& l);
+  void acceptTcp(TcpListener& l);
+  void adopt(std::shared_ptr<TcpConnection> c);
+  void onConnectionClosed(std::uint64_t id, const Endpoint& remote);
+  std::optional<std::uint16_t> listenerFor(Transport t, const Endpoint& remote) const;
+
+  boost::asio::io_context& io_;
+  TransportConfig config_;
+  MessageSink& sink_;
+  Stats& stats_;
+  std::vector<std::unique_ptr<UdpListener>> udp_;
+  std::vector<std::unique_ptr<TcpListener>> tcp_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> connections_;
+  std::unordered_map<std::string, std::uint64_t> byRemote_;  // Endpoint::str() → connection
+  std::uint64_t nextConnectionId_ = 1;
+};
+
+} // namespace switchback

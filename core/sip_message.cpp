@@ -1,0 +1,138 @@
+#include "core/sip_message.h"
+
+#include "core/sofia.h"
+
+#include <cstring>
+
+namespace switchback {
+
+std::string encodeHeaderValue(const msg_header_t* h) {
+  char buf[1024];
+  const issize_t n = msg_header_field_e(buf, sizeof buf, h, 0);
+  if (n >= 0 && static_cast<std::size_t>(n) < sizeof buf) return std::string(buf, static_cast<std::size_t>(n));
+  std::string big(static_cast<std::size_t>(n > 0 ? n : 0) + 1, '\0');
+  const issize_t m = msg_header_field_e(big.data(), big.size(), h, 0);
+  big.resize(m > 0 ? static_cast<std::size_t>(m) : 0);
+  return big;
+}
+
+std::string encodeUrl(const url_t* url) {
+  char buf[512];
+  const auto n = static_cast<std::size_t>(url_e(buf, sizeof buf, url));
+  if (n < sizeof buf) return std::string(buf, n);
+  std::string big(n + 1, '\0');
+  url_e(big.data(), static_cast<isize_t>(big.size()), url);
+  big.resize(n);
+  return big;
+}
+
+void SipMessage::MsgDeleter::operator()(msg_s* m) const { msg_destroy(m); }
+
+SipMessage::SipMessage(msg_s* m) : msg_(m), sip_(sip_object(m)) {}
+
+SipMessage::~SipMessage() = default;
+
+su_home_s* SipMessage::home() const { return msg_home(msg_.get()); }
+
+std::optional<SipMessage> SipMessage::parse(std::string_view bytes, std::size_t maxSize, ParseError& error) {
+  error = ParseError::None;
+  if (bytes.empty()) {
+    error = ParseError::Empty;
+    return std::nullopt;
+  }
+  if (bytes.size() > maxSize) {
+    error = ParseError::TooLarge;
+    return std::nullopt;
+  }
+  // sofia-sip's C string handling stops at NUL and some of its asserts trip on it.
+  if (std::memchr(bytes.data(), '\0', bytes.size()) != nullptr) {
+    error = ParseError::NulByte;
+    return std::nullopt;
+  }
+  msg_t* m = msg_make(sip_default_mclass(), MSG_DO_EXTRACT_COPY, bytes.data(), static_cast<ssize_t>(bytes.size()));
+  if (m == nullptr) {
+    error = ParseError::Unparseable;
+    return std::nullopt;
+  }
+  msg_maxsize(m, maxSize);
+  SipMessage message(m);
+  const sip_t* sip = message.sip_;
+  if (sip == nullptr || (sip->sip_request == nullptr && sip->sip_status == nullptr) ||
+      (sip->sip_flags & MSG_FLG_ERROR) != 0) {
+    error = ParseError::Unparseable;
+    return std::nullopt;
+  }
+  return message;
+}
+
+bool SipMessage::isRequest() const { return sip_->sip_request != nullptr; }
+
+std::string_view SipMessage::method() const {
+  if (sip_->sip_request) return sv(sip_->sip_request->rq_method_name);
+  return sip_->sip_cseq ? sv(sip_->sip_cseq->cs_method_name) : std::string_view();
+}
+
+int SipMessage::status() const { return sip_->sip_status ? sip_->sip_status->st_status : 0; }
+
+std::string SipMessage::serialize() const {
+  msg_t* m = msg_.get();
+  msg_serialize(m, reinterpret_cast<msg_pub_t*>(sip_));
+  msg_prepare(m);
+  std::string out;
+  out.reserve(msg_size(m));
+  msg_iovec_t iov[64];
+  const isize_t n = msg_iovec(m, iov, 64);
+  if (n <= 64) {
+    for (isize_t i = 0; i < n; ++i) out.append(static_cast<const char*>(iov[i].mv_base), iov[i].mv_len);
+    return out;
+  }
+  std::size_t len = 0;
+  char* s = msg_as_string(nullptr, m, nullptr, 0, &len);
+  out.assign(s, len);
+  su_free(nullptr, s);
+  return out;
+}
+
+namespace {
+
+bool hasErrorHeaderNamed(const sip_t* sip, const msg_hclass_t* cls) {
+  for (const sip_error_t* e = sip->sip_error; e; e = e->er_next)
+    if (e->er_common->h_class == cls) return true;
+  return false;
+}
+
+} // namespace
+
+std::optional<Rejection> validateRequest(const SipMessage& request, std::size_t bodyBytes) {
+  const sip_t* sip = request.sip();
+  const sip_request_t* rq = sip->sip_request;
+  if (rq->rq_version == nullptr || std::strcmp(rq->rq_version, SIP_VERSION_CURRENT) != 0)
+    return Rejection{505, "Version Not Supported"};
+  if (rq->rq_url->url_type == url_invalid || rq->rq_method == sip_method_invalid)
+    return Rejection{400, "Bad Request-URI"};
+  if (sip->sip_via == nullptr || sip->sip_via->v_host == nullptr) return Rejection{400, "Missing or Bad Via"};
+  if (sip->sip_from == nullptr) return Rejection{400, "Missing or Bad From"};
+  if (sip->sip_to == nullptr) return Rejection{400, "Missing or Bad To"};
+  if (sip->sip_call_id == nullptr || sip->sip_call_id->i_id == nullptr || *sip->sip_call_id->i_id == '\0')
+    return Rejection{400, "Missing or Bad Call-ID"};
+  if (sip->sip_cseq == nullptr) return Rejection{400, "Missing or Bad CSeq"};
+  if (sip->sip_cseq->cs_method != rq->rq_method ||
+      (rq->rq_method == sip_method_unknown &&
+       std::strcmp(sv(sip->sip_cseq->cs_method_name).data(), rq->rq_method_name) != 0))
+    return Rejection{400, "CSeq Method Does Not Match"};
+  if (hasErrorHeaderNamed(sip, sip_max_forwards_class)) return Rejection{400, "Bad Max-Forwards"};
+  if (hasErrorHeaderNamed(sip, sip_route_class)) return Rejection{400, "Bad Route"};
+  if (hasErrorHeaderNamed(sip, sip_contact_class)) return Rejection{400, "Bad Contact"};
+  if (hasErrorHeaderNamed(sip, sip_content_length_class)) return Rejection{400, "Bad Content-Length"};
+  if (sip->sip_content_length && sip->sip_content_length->l_length > bodyBytes)
+    return Rejection{400, "Content-Length Exceeds Body"};
+  return std::nullopt;
+}
+
+bool isRoutableResponse(const SipMessage& response) {
+  const sip_t* sip = response.sip();
+  return sip->sip_status && sip->sip_via && sip->sip_via->v_host && sip->sip_cseq && sip->sip_call_id &&
+         sip->sip_from && sip->sip_to;
+}
+
+} // namespace switchback

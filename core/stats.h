@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace switchback {
+
+/// Counters of one shard. Plain integers: a shard is single-threaded; the admin endpoint
+/// reads a copy posted from the shard.
+struct Stats {
+  std::uint64_t messagesIn = 0;
+  std::uint64_t messagesOut = 0;
+  std::uint64_t parseErrors = 0;          // dropped: unparseable, NUL bytes, too large
+  std::uint64_t oversized = 0;
+  std::uint64_t streamErrors = 0;         // TCP streams closed for bad framing
+  std::uint64_t tcpConnectionsRefused = 0;
+  std::uint64_t tcpIdleClosed = 0;
+  std::uint64_t keepAlives = 0;
+  std::uint64_t sendErrors = 0;
+  std::uint64_t responsesDropped = 0;     // not ours, no route back, malformed
+  std::uint64_t retransmissionsAbsorbed = 0;
+  std::uint64_t transactionTimeouts = 0;
+  std::map<std::string, std::uint64_t> requestsByMethod;
+  std::map<std::string, std::uint64_t> responsesByClass;   // "1xx" … "6xx"
+  std::map<std::string, std::uint64_t> rejected;           // by reason phrase we answered
+};
+
+} // namespace switchback
