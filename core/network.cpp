@@ -308,6 +308,13 @@ std::optional<std::uint16_t> Network::listenerFor(Transport t, const Endpoint& r
   return std::nullopt;
 }
 
+std::optional<Flow> Network::openFlow(const Flow& flow) const {
+  if (flow.transport == Transport::Udp) return flow;
+  auto it = byRemote_.find(flow.remote.str());
+  if (it == byRemote_.end()) return std::nullopt;
+  return connections_.at(it->second)->flow();
+}
+
 std::optional<Flow> Network::flowTo(Transport transport, const Endpoint& remote) {
   if (transport == Transport::Udp) {
     const auto l = listenerFor(Transport::Udp, remote);

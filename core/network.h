@@ -31,6 +31,8 @@ public:
   virtual bool send(const Flow& flow, std::string_view bytes) = 0;
   /// The flow to reach `remote` over `transport`: an existing connection, or a new one.
   virtual std::optional<Flow> flowTo(Transport transport, const Endpoint& remote) = 0;
+  /// The flow if it is still open (a TCP connection may have closed); never connects.
+  virtual std::optional<Flow> openFlow(const Flow& flow) const = 0;
   virtual const std::vector<ListenAddress>& listeners() const = 0;
 };
 
@@ -48,6 +50,7 @@ public:
 
   bool send(const Flow& flow, std::string_view bytes) override;
   std::optional<Flow> flowTo(Transport transport, const Endpoint& remote) override;
+  std::optional<Flow> openFlow(const Flow& flow) const override;
   const std::vector<ListenAddress>& listeners() const override { return config_.listen; }
 
   std::size_t tcpConnections() const { return connections_.size(); }

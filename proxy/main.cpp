@@ -1,1 +1,69 @@
-int main() { return 0; }
+#include "conf/config.h"
+#include "proxy/app.h"
+#include "proxy/logging.h"
+
+#include <cstring>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+namespace {
+
+constexpr const char* kUsage = R"(Usage: switchback [OPTIONS]
+
+A failover-aware SIP outbound proxy for phones in front of redundant registrars.
+
+Options:
+  --config FILE         run with this YAML configuration
+  --check-config FILE   validate the configuration, print the result, exit (0 valid, 2 invalid)
+  --version             print the version and exit
+  --help                print this help and exit
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string configPath;
+  bool checkOnly = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (arg == "--version") {
+      std::cout << "switchback " << SWITCHBACK_VERSION << "\n";
+      return 0;
+    }
+    if ((arg == "--config" || arg == "--check-config") && i + 1 < argc) {
+      checkOnly = arg == "--check-config";
+      configPath = argv[++i];
+      continue;
+    }
+    std::cerr << "switchback: unknown or incomplete option '" << arg << "'\n\n" << kUsage;
+    return 2;
+  }
+  if (configPath.empty()) {
+    std::cerr << "switchback: --config FILE is required\n\n" << kUsage;
+    return 2;
+  }
+  switchback::Config config;
+  try {
+    config = switchback::loadConfigFile(configPath);
+  } catch (const switchback::ConfigError& e) {
+    std::cerr << "switchback: invalid configuration: " << e.what() << "\n";
+    return 2;
+  }
+  if (checkOnly) {
+    std::cout << configPath << ": configuration OK (" << config.transport.listen.size() << " listen addresses, "
+              << config.upstreams.size() << " upstreams)\n";
+    return 0;
+  }
+  switchback::setupLogging(config.log);
+  try {
+    switchback::App app(config);
+    return app.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
+}

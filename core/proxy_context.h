@@ -1,0 +1,32 @@
+#pragma once
+
+// The per-transaction state of ProxyEngine, shared by its two source files.
+#include "core/proxy_engine.h"
+
+namespace switchback {
+
+struct ProxyEngine::Context {
+  std::uint64_t id = 0;
+  std::string serverKey;
+  std::string clientKey;
+  std::string cancelKey;
+  Flow in;
+  Flow out;
+  std::string node;                       // upstream node the request went to, if any
+  std::optional<SipMessage> request;      // as received (for our own responses)
+  std::optional<SipMessage> forwarded;    // as sent (for ACK, CANCEL, the binding table)
+  std::optional<ServerTransaction> server;
+  std::optional<ClientTransaction> client;
+  std::optional<ClientTransaction> cancel;
+  bool isInvite = false;
+  bool isRegister = false;
+  bool provisional = false;
+  bool cancelRequested = false;
+  bool finalSent = false;
+  bool clientFailed = false;
+  std::string toTag;
+  std::optional<TimePoint> timerC;
+  std::optional<TimePoint> scheduled;
+};
+
+} // namespace switchback

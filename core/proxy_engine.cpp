@@ -1,0 +1,372 @@
+#include "core/proxy_engine.h"
+
+#include "core/flow_token.h"
+#include "core/proxy_context.h"
+#include "core/sip_builder.h"
+#include "core/sip_uri.h"
+#include "core/sofia.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
+#include <random>
+#include <spdlog/spdlog.h>
+
+namespace switchback {
+
+namespace {
+
+constexpr std::string_view kBranchMagic = "z9hG4bK";
+constexpr std::string_view kOurBranch = "z9hG4bKsb";   // our Via branches: magic, "sb", loop hash, "."
+
+bool isDialogCreating(const sip_t* sip) {
+  const auto m = sip->sip_request->rq_method;
+  return (m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer) &&
+         (sip->sip_to == nullptr || sip->sip_to->a_tag == nullptr);
+}
+
+std::string responseClass(int status) { return std::to_string(status / 100) + "xx"; }
+
+std::string methodKey(std::string_view method) { return std::string(method == "ACK" ? "INVITE" : method); }
+
+std::string serverKey(const sip_t* sip, std::string_view method) {
+  const sip_via_t* v = sip->sip_via;
+  std::string key(sv(v->v_branch));
+  key.push_back('|');
+  key.append(sv(v->v_host)).push_back(':');
+  key.append(sv(v->v_port)).push_back('|');
+  key.append(methodKey(method));
+  return key;
+}
+
+std::string clientKey(std::string_view branch, std::string_view method) {
+  std::string key(branch);
+  key.push_back('|');
+  key.append(method);
+  return key;
+}
+
+} // namespace
+
+
+ProxyEngine::ProxyEngine(const ProxyConfig& config, Wire& wire, UpstreamPolicy& policy, BindingTable& bindings,
+                         Stats& stats, ClockFn clock)
+    : config_(config), wire_(wire), policy_(policy), bindings_(bindings), stats_(stats), clock_(std::move(clock)),
+      branchSalt_(std::random_device{}()) {
+  for (const auto& l : wire_.listeners()) {
+    boost::system::error_code ec;
+    const auto a = boost::asio::ip::make_address(l.host, ec);
+    if (!ec) local_.emplace_back(l.transport, Endpoint{a, l.port});
+  }
+}
+
+ProxyEngine::~ProxyEngine() = default;
+
+void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
+  ++stats_.messagesIn;
+  SipMessage::ParseError error;
+  auto msg = SipMessage::parse(bytes, config_.maxMessageBytes, error);
+  if (!msg) {
+    ++stats_.parseErrors;
+    if (error == SipMessage::ParseError::TooLarge) ++stats_.oversized;
+    spdlog::debug("dropped an unparseable message from {} ({} bytes)", flow.str(), bytes.size());
+    return;
+  }
+  const TimePoint now = clock_();
+  const std::size_t headEnd = bytes.find("\r\n\r\n");
+  const std::size_t body = headEnd == std::string_view::npos ? 0 : bytes.size() - headEnd - 4;
+  if (msg->isRequest()) handleRequest(*msg, flow, body, now);
+  else handleResponse(*msg, flow, now);
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, TimePoint now) {
+  sip_t* sip = msg.sip();
+  const std::string method(msg.method());
+  ++stats_.requestsByMethod[method];
+  if (sip->sip_via == nullptr || sip->sip_via->v_host == nullptr) {
+    ++stats_.rejected["no Via"];
+    return;  // nowhere to send a response
+  }
+  fixTopVia(msg, in);
+  if (auto rejection = validateRequest(msg, bodyBytes)) {
+    if (sip->sip_request->rq_method != sip_method_ack) replyStateless(msg, in, rejection->status, rejection->reason);
+    else ++stats_.rejected[rejection->reason];
+    return;
+  }
+  if (sip->sip_request->rq_method == sip_method_ack) return handleAck(msg, in, now);
+  if (sip->sip_request->rq_method == sip_method_cancel) return handleCancel(msg, in, now);
+
+  const std::string key = serverKey(sip, method);
+  if (auto it = serverIndex_.find(key); it != serverIndex_.end()) {
+    if (Context* ctx = findContext(it->second); ctx && ctx->server) {
+      ctx->server->onRequestRetransmission(now);
+      ++stats_.retransmissionsAbsorbed;
+      schedule(*ctx);
+    }
+    return;
+  }
+  if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+    if (sip->sip_request->rq_method == sip_method_options && refersToUs(sip->sip_request->rq_url))
+      return replyStateless(msg, in, 200, "OK");
+    return replyStateless(msg, in, 483, "Too Many Hops");
+  }
+  const std::string hash = hex64(loopHash(msg));
+  if (isLoop(msg, hash)) return replyStateless(msg, in, 482, "Loop Detected");
+
+  // A request for Switchback itself (a phone's keep-alive OPTIONS): answer it here.
+  if (sip->sip_request->rq_method == sip_method_options && sip->sip_route == nullptr &&
+      refersToUs(sip->sip_request->rq_url) && sip->sip_request->rq_url->url_user == nullptr)
+    return replyStateless(msg, in, 200, "OK");
+
+  Rejection why{503, "Service Unavailable"};
+  auto target = route(msg, in, why);
+  if (!target) return replyStateless(msg, in, why.status, why.reason);
+
+  const std::string branch = std::string(kOurBranch) + hash + "." + hex64(branchSalt_ ^ nextId_);
+  const bool isInvite = sip->sip_request->rq_method == sip_method_invite;
+  std::string trying = isInvite ? buildResponse(msg, 100, "Trying") : std::string();
+  if (isDialogCreating(sip)) addRecordRoute(msg, in, target->flow, target->phone ? *target->phone : in);
+  if (sip->sip_request->rq_method == sip_method_register && target->phone == std::nullopt)
+    addPath(msg, in, target->flow);
+  decrementMaxForwards(msg);
+  addVia(msg, target->flow, branch);
+
+  auto ctx = std::make_unique<Context>();
+  ctx->id = nextId_++;
+  ctx->serverKey = key;
+  ctx->clientKey = clientKey(branch, method);
+  ctx->in = in;
+  ctx->out = target->flow;
+  ctx->node = target->node;
+  ctx->isInvite = sip->sip_request->rq_method == sip_method_invite;
+  ctx->isRegister = sip->sip_request->rq_method == sip_method_register;
+  ctx->toTag = hex64(fnv1a(branch)).substr(0, 10);
+  const TxKind kind = ctx->isInvite ? TxKind::Invite : TxKind::NonInvite;
+
+  std::string bytes = msg.serialize();
+  ctx->forwarded = std::move(msg);
+  const std::uint64_t id = ctx->id;
+  ctx->server.emplace(kind, isReliable(in.transport), config_.timers, now,
+                      [this, in](std::string_view b) { wire_.send(in, b); });
+  if (isInvite) ctx->server->respond(100, std::move(trying), now);
+  ctx->client.emplace(kind, isReliable(target->flow.transport), config_.timers, now, std::move(bytes),
+                      [this, id, out = target->flow](std::string_view b) {
+                        if (!wire_.send(out, b))
+                          if (Context* c = findContext(id)) c->clientFailed = true;
+                      });
+  if (ctx->isInvite) ctx->timerC = now + config_.timerC;
+  serverIndex_[ctx->serverKey] = id;
+  clientIndex_[ctx->clientKey] = id;
+  Context& c = *ctx;
+  contexts_.emplace(id, std::move(ctx));
+  if (c.clientFailed) {
+    c.client->onTransportError();
+    respondFromContext(c, 503, "Service Unavailable", now);
+  }
+  schedule(c);
+  maybeRetire(id);
+}
+
+void ProxyEngine::handleAck(SipMessage& msg, const Flow& in, TimePoint now) {
+  const sip_t* sip = msg.sip();
+  if (auto it = serverIndex_.find(serverKey(sip, "ACK")); it != serverIndex_.end()) {
+    if (Context* ctx = findContext(it->second); ctx && ctx->server && ctx->server->onAck(now)) {
+      schedule(*ctx);
+      return;  // the hop-by-hop ACK for a non-2xx final: ours to absorb
+    }
+  }
+  // The ACK for a 2xx is a request of its own, forwarded statelessly (§16.11).
+  if (isLoop(msg, hex64(loopHash(msg)))) return;
+  Rejection why{0, ""};
+  auto target = route(msg, in, why);
+  if (!target) {
+    ++stats_.rejected["ACK without route"];
+    return;
+  }
+  decrementMaxForwards(msg);
+  const std::string branch =
+      std::string(kOurBranch) + hex64(loopHash(msg)) + ".a" + hex64(fnv1a(sv(sip->sip_via->v_branch)));
+  addVia(msg, target->flow, branch);
+  wire_.send(target->flow, msg.serialize());
+}
+
+void ProxyEngine::handleCancel(SipMessage& msg, const Flow& in, TimePoint now) {
+  auto it = serverIndex_.find(serverKey(msg.sip(), "INVITE"));
+  Context* ctx = it == serverIndex_.end() ? nullptr : findContext(it->second);
+  if (ctx == nullptr) return replyStateless(msg, in, 481, "Call/Transaction Does Not Exist");
+  replyStateless(msg, in, 200, "OK");
+  if (ctx->finalSent || ctx->cancelRequested) return;
+  ctx->cancelRequested = true;
+  if (ctx->provisional) sendCancel(*ctx, now);  // otherwise when the first provisional arrives (§9.1)
+}
+
+void ProxyEngine::sendCancel(Context& ctx, TimePoint now) {
+  if (ctx.cancel || !ctx.forwarded || !ctx.client) return;
+  const std::uint64_t id = ctx.id;
+  ctx.cancelKey = clientKey(sv(ctx.forwarded->sip()->sip_via->v_branch), "CANCEL");
+  clientIndex_[ctx.cancelKey] = id;
+  ctx.cancel.emplace(TxKind::NonInvite, isReliable(ctx.out.transport), config_.timers, now,
+                     buildCancel(*ctx.forwarded), [this, out = ctx.out](std::string_view b) { wire_.send(out, b); });
+  schedule(ctx);
+}
+
+// ---------------------------------------------------------------------------------------
+// Responses
+
+void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now) {
+  (void)in;
+  if (!isRoutableResponse(msg)) {
+    ++stats_.responsesDropped;
+    return;
+  }
+  sip_t* sip = msg.sip();
+  const int status = msg.status();
+  ++stats_.responsesByClass[responseClass(status)];
+  const auto branch = sv(sip->sip_via->v_branch);
+  if (branch.substr(0, kOurBranch.size()) != kOurBranch) {
+    ++stats_.responsesDropped;
+    return;
+  }
+  auto it = clientIndex_.find(clientKey(branch, msg.method()));
+  Context* ctx = it == clientIndex_.end() ? nullptr : findContext(it->second);
+  if (ctx == nullptr) return forwardResponseStateless(msg);
+
+  const bool isCancelResponse = sip->sip_cseq->cs_method == sip_method_cancel;
+  ClientTransaction& tx = isCancelResponse ? *ctx->cancel : *ctx->client;
+  const auto verdict = tx.onResponse(status, now, [&] { return buildAck(*ctx->forwarded, msg); });
+  schedule(*ctx);
+  if (verdict == ClientTransaction::Verdict::Absorb || isCancelResponse) {
+    if (verdict == ClientTransaction::Verdict::Absorb) ++stats_.retransmissionsAbsorbed;
+    maybeRetire(ctx->id);
+    return;
+  }
+  if (status < 200) {
+    ctx->provisional = true;
+    if (ctx->isInvite) ctx->timerC = now + config_.timerC;
+    if (ctx->cancelRequested) sendCancel(*ctx, now);
+  } else if (ctx->isRegister && status < 300) {
+    recordRegistration(*ctx, msg, now);
+  }
+  if (status == 100) return;  // hop by hop: we sent our own
+  if (ctx->finalSent && !(ctx->isInvite && status < 300)) return;  // one final per transaction, except 2xx to INVITE
+  msg_header_remove(msg.msg(), reinterpret_cast<msg_pub_t*>(sip), reinterpret_cast<msg_header_t*>(sip->sip_via));
+  if (status >= 200) {
+    ctx->finalSent = true;
+    ctx->timerC.reset();
+  }
+  ctx->server->respond(status, msg.serialize(), now);
+  schedule(*ctx);
+  maybeRetire(ctx->id);
+}
+
+void ProxyEngine::forwardResponseStateless(SipMessage& msg) {
+  // A 2xx retransmission after our transaction ended: route it by the next Via (§16.7, §18.2.2).
+  sip_t* sip = msg.sip();
+  msg_header_remove(msg.msg(), reinterpret_cast<msg_pub_t*>(sip), reinterpret_cast<msg_header_t*>(sip->sip_via));
+  const sip_via_t* v = sip->sip_via;
+  if (v == nullptr) {
+    ++stats_.responsesDropped;
+    return;
+  }
+  auto address = hostAddress(sv(v->v_received ? v->v_received : v->v_host));
+  if (!address) {
+    ++stats_.responsesDropped;
+    return;
+  }
+  std::uint16_t port = 5060;
+  const auto p = sv(v->v_rport && *v->v_rport ? v->v_rport : v->v_port);
+  if (!p.empty()) std::from_chars(p.data(), p.data() + p.size(), port);
+  const Transport t = std::string_view(sv(v->v_protocol)).ends_with("TCP") ? Transport::Tcp : Transport::Udp;
+  auto flow = wire_.flowTo(t, Endpoint{*address, port});
+  if (!flow || !wire_.send(*flow, msg.serialize())) ++stats_.responsesDropped;
+}
+
+// ---------------------------------------------------------------------------------------
+// Our own responses and timers
+
+void ProxyEngine::replyStateless(const SipMessage& request, const Flow& in, int status, std::string_view reason) {
+  if (status >= 300) ++stats_.rejected[std::string(reason)];
+  const std::string tag = hex64(fnv1a(sv(request.sip()->sip_via->v_branch))).substr(0, 10);
+  wire_.send(in, buildResponse(request, status, reason, tag));
+}
+
+void ProxyEngine::respondFromContext(Context& ctx, int status, std::string_view reason, TimePoint now) {
+  if (ctx.finalSent || !ctx.forwarded || !ctx.server) return;
+  ctx.finalSent = true;
+  ctx.timerC.reset();
+  ++stats_.rejected[std::string(reason)];
+  // Build from the forwarded copy minus our own Via, which is its top one.
+  SipMessage& fwd = *ctx.forwarded;
+  sip_t* sip = fwd.sip();
+  std::string response = buildResponse(fwd, status, reason, ctx.toTag);
+  const auto lineEnd = response.find("\r\n");
+  const auto viaEnd = response.find("\r\n", lineEnd + 2);
+  if (sip->sip_via && lineEnd != std::string::npos && viaEnd != std::string::npos)
+    response.erase(lineEnd + 2, viaEnd - lineEnd);
+  ctx.server->respond(status, std::move(response), now);
+}
+
+void ProxyEngine::onTimer(TimePoint now) {
+  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+    const auto [when, id] = deadlines_.top();
+    deadlines_.pop();
+    Context* ctx = findContext(id);
+    if (ctx == nullptr || ctx->scheduled != when) continue;  // stale entry
+    ctx->scheduled.reset();
+    if (ctx->client && ctx->client->onTimer(now) == TimerOutcome::Timeout) {
+      ++stats_.transactionTimeouts;
+      spdlog::debug("transaction {} to {} timed out", ctx->clientKey, ctx->out.str());
+      respondFromContext(*ctx, 408, "Request Timeout", now);
+    }
+    if (ctx->cancel) ctx->cancel->onTimer(now);
+    if (ctx->server) ctx->server->onTimer(now);
+    if (ctx->timerC && *ctx->timerC <= now) {
+      ctx->timerC.reset();
+      if (ctx->provisional) {
+        ctx->cancelRequested = true;
+        sendCancel(*ctx, now);
+      }
+      respondFromContext(*ctx, 408, "Request Timeout", now);
+    }
+    schedule(*ctx);
+    maybeRetire(id);
+  }
+}
+
+void ProxyEngine::schedule(Context& ctx) {
+  std::optional<TimePoint> next;
+  auto consider = [&](std::optional<TimePoint> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  if (ctx.client) consider(ctx.client->nextDeadline());
+  if (ctx.cancel) consider(ctx.cancel->nextDeadline());
+  if (ctx.server) consider(ctx.server->nextDeadline());
+  consider(ctx.timerC);
+  if (next && next != ctx.scheduled) {
+    ctx.scheduled = next;
+    deadlines_.emplace(*next, ctx.id);
+  }
+}
+
+void ProxyEngine::maybeRetire(std::uint64_t id) {
+  Context* ctx = findContext(id);
+  if (ctx == nullptr) return;
+  auto done = [](const auto& tx) {
+    return !tx || tx->state() == std::remove_reference_t<decltype(*tx)>::State::Terminated;
+  };
+  if (!done(ctx->server) || !done(ctx->client) || !done(ctx->cancel)) return;
+  if (ctx->client && !ctx->finalSent && ctx->server) return;  // still owes the phone a final
+  serverIndex_.erase(ctx->serverKey);
+  clientIndex_.erase(ctx->clientKey);
+  if (!ctx->cancelKey.empty()) clientIndex_.erase(ctx->cancelKey);
+  contexts_.erase(id);
+}
+
+ProxyEngine::Context* ProxyEngine::findContext(std::uint64_t id) {
+  auto it = contexts_.find(id);
+  return it == contexts_.end() ? nullptr : it->second.get();
+}
+
+} // namespace switchback

@@ -1,0 +1,208 @@
+// The routing half of ProxyEngine: what a request's Route set and source say about its next
+// hop, and the headers a proxy adds on the way (Via, Record-Route, Path, Max-Forwards).
+#include "core/flow_token.h"
+#include "core/proxy_context.h"
+#include "core/sip_uri.h"
+#include "core/sofia.h"
+
+#include <cstdlib>
+#include <spdlog/spdlog.h>
+
+namespace switchback {
+
+namespace {
+
+constexpr std::string_view kOurBranch = "z9hG4bKsb";
+
+msg_pub_t* pub(const SipMessage& m) { return reinterpret_cast<msg_pub_t*>(m.sip()); }
+msg_header_t* hdr(void* h) { return static_cast<msg_header_t*>(h); }
+
+std::string hostForUri(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+} // namespace
+
+bool ProxyEngine::refersToUs(const url_t* url) const {
+  auto t = uriTarget(url);
+  if (!t) return false;
+  for (const auto& [transport, ep] : local_)
+    if (ep == t->endpoint) return true;
+  return false;
+}
+
+void ProxyEngine::fixTopVia(SipMessage& msg, const Flow& in) const {
+  // RFC 3261 §18.2.1 received, RFC 3581 rport: the top Via records where the request came from.
+  sip_via_t* v = msg.sip()->sip_via;
+  su_home_t* home = msg.home();
+  bool changed = false;
+  auto sentBy = hostAddress(sv(v->v_host));
+  if (v->v_rport || !sentBy || *sentBy != in.remote.address) {
+    msg_header_replace_param(home, v->v_common, su_sprintf(home, "received=%s", in.remote.address.to_string().c_str()));
+    changed = true;
+  }
+  if (v->v_rport) {
+    msg_header_replace_param(home, v->v_common, su_sprintf(home, "rport=%u", in.remote.port));
+    changed = true;
+  }
+  if (changed) msg_fragment_clear(v->v_common);
+}
+
+bool ProxyEngine::isLoop(const SipMessage& msg, const std::string& hash) const {
+  for (const sip_via_t* v = msg.sip()->sip_via; v; v = v->v_next) {
+    const auto branch = sv(v->v_branch);
+    if (branch.size() < kOurBranch.size() + 16 || branch.substr(0, kOurBranch.size()) != kOurBranch) continue;
+    if (branch.substr(kOurBranch.size(), 16) != hash) continue;
+    auto address = hostAddress(sv(v->v_host));
+    const auto p = sv(v->v_port);
+    const std::uint16_t port = p.empty() ? 5060 : static_cast<std::uint16_t>(std::atoi(std::string(p).c_str()));
+    for (const auto& [transport, ep] : local_)
+      if (address && ep.address == *address && ep.port == port) return true;
+  }
+  return false;
+}
+
+std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flow& in, Rejection& why) {
+  sip_t* sip = msg.sip();
+  std::optional<Flow> token;
+  // §16.4: a strict router before us put our Record-Route URI in the Request-URI; the real
+  // Request-URI is the last Route entry.
+  if (refersToUs(sip->sip_request->rq_url) && sip->sip_route) {
+    if (auto f = decodeFlowToken(sv(sip->sip_request->rq_url->url_user))) {
+      token = f;
+      sip_route_t* last = sip->sip_route;
+      while (last->r_next) last = last->r_next;
+      sip->sip_request->rq_url[0] = *url_hdup(msg.home(), last->r_url);
+      msg_fragment_clear(sip->sip_request->rq_common);
+      msg_header_remove(msg.msg(), pub(msg), hdr(last));
+    }
+  }
+  // §16.4: pop every Route entry that names us (two when we double-record-routed).
+  while (sip->sip_route && refersToUs(sip->sip_route->r_url)) {
+    if (auto f = decodeFlowToken(sv(sip->sip_route->r_url->url_user))) token = f;
+    msg_header_remove(msg.msg(), pub(msg), hdr(sip->sip_route));
+  }
+
+  if (policy_.nodeAt(in.remote)) {
+    // From upstream: towards a phone, over the flow our Path or Record-Route token names.
+    if (token) {
+      auto flow = wire_.openFlow(*token);
+      if (!flow) {
+        why = Rejection{430, "Flow Failed"};  // RFC 5626 §5.3
+        return std::nullopt;
+      }
+      return Target{*flow, "", *flow};
+    }
+    auto t = uriTarget(sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url);
+    auto flow = t ? wire_.flowTo(t->transport, t->endpoint) : std::nullopt;
+    if (!flow) {
+      why = Rejection{404, "Not Found"};
+      return std::nullopt;
+    }
+    return Target{*flow, "", *flow};
+  }
+
+  // From a phone: always towards an upstream node, the one its Route names or the policy's.
+  std::optional<NextHop> hop;
+  if (sip->sip_route)
+    if (auto t = uriTarget(sip->sip_route->r_url)) hop = policy_.nodeAt(t->endpoint);
+  if (!hop) {
+    const url_t* aorUrl = sip->sip_request->rq_method == sip_method_register ? sip->sip_to->a_url : sip->sip_from->a_url;
+    const std::string aor = canonicalAor(sv(aorUrl->url_scheme), sv(aorUrl->url_user), sv(aorUrl->url_host));
+    hop = policy_.upstreamFor(aor, msg.method());
+  }
+  if (!hop) {
+    why = Rejection{503, "No Upstream Available"};
+    return std::nullopt;
+  }
+  auto flow = wire_.flowTo(hop->transport, hop->endpoint);
+  if (!flow) {
+    why = Rejection{503, "Upstream Unreachable"};
+    return std::nullopt;
+  }
+  return Target{*flow, hop->node, std::nullopt};
+}
+
+std::string ProxyEngine::uriFor(const Flow& facing, const std::string& user, std::string_view params) const {
+  const auto& l = wire_.listeners().at(facing.listener);
+  std::string uri = "sip:";
+  if (!user.empty()) uri.append(user).push_back('@');
+  uri.append(hostForUri(l.host)).append(":").append(std::to_string(l.port));
+  if (l.transport == Transport::Tcp) uri.append(";transport=tcp");
+  uri.append(params);
+  return uri;
+}
+
+void ProxyEngine::addVia(SipMessage& msg, const Flow& out, const std::string& branch) const {
+  const auto& l = wire_.listeners().at(out.listener);
+  std::string via = "SIP/2.0/";
+  via.append(transportName(out.transport)).append(" ").append(hostForUri(l.host)).append(":");
+  via.append(std::to_string(l.port)).append(";branch=").append(branch).append(";rport");
+  msg_header_insert(msg.msg(), pub(msg), hdr(sip_via_make(msg.home(), via.c_str())));
+}
+
+void ProxyEngine::addRecordRoute(SipMessage& msg, const Flow& in, const Flow& out, const Flow& phone) const {
+  // Two entries when the sides differ in listener (transport or address family), so each
+  // side's route set names an address it can reach (RFC 5658).
+  const std::string token = encodeFlowToken(phone);
+  auto insert = [&](const Flow& facing) {
+    const std::string rr = "<" + uriFor(facing, token, ";lr") + ">";
+    msg_header_insert(msg.msg(), pub(msg), hdr(sip_record_route_make(msg.home(), rr.c_str())));
+  };
+  insert(in);
+  if (in.listener != out.listener) insert(out);
+}
+
+void ProxyEngine::addPath(SipMessage& msg, const Flow& in, const Flow& out) const {
+  // RFC 3327: the registrar routes requests for this binding back through us; the token
+  // names the phone's flow (RFC 5626 §5.2), so they reach it behind NAT or on its connection.
+  const std::string path = "<" + uriFor(out, encodeFlowToken(in), ";lr;ob") + ">";
+  msg_header_insert(msg.msg(), pub(msg), hdr(sip_path_make(msg.home(), path.c_str())));
+}
+
+void ProxyEngine::decrementMaxForwards(SipMessage& msg) const {
+  sip_t* sip = msg.sip();
+  if (sip->sip_max_forwards == nullptr) {
+    msg_header_insert(msg.msg(), pub(msg), hdr(sip_max_forwards_make(msg.home(), "70")));
+    return;
+  }
+  --sip->sip_max_forwards->mf_count;
+  msg_fragment_clear(sip->sip_max_forwards->mf_common);
+}
+
+void ProxyEngine::recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now) {
+  const sip_t* req = ctx.forwarded->sip();
+  const sip_t* rsp = response.sip();
+  const url_t* to = req->sip_to->a_url;
+  RegisterOutcome o;
+  o.aor = canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host));
+  o.node = ctx.node;
+  o.flow = ctx.in;
+  o.callId = sv(req->sip_call_id->i_id);
+  o.cseq = req->sip_cseq->cs_seq;
+  o.request = ctx.client->request();
+  if (req->sip_authorization) o.authorization = encodeHeaderValue(reinterpret_cast<const msg_header_t*>(req->sip_authorization));
+  for (const sip_contact_t* m = req->sip_contact; m; m = m->m_next) {
+    if (m->m_url->url_type == url_any) {
+      o.removeAll = true;
+      continue;
+    }
+    RegisterOutcome::Contact c;
+    c.uri = encodeUrl(m->m_url);
+    if (const char* inst = msg_header_find_param(m->m_common, "+sip.instance")) c.instance = inst;
+    if (const char* reg = msg_header_find_param(m->m_common, "reg-id")) c.regId = static_cast<std::uint32_t>(std::strtoul(reg, nullptr, 10));
+    for (const sip_contact_t* g = rsp->sip_contact; g; g = g->m_next) {
+      if (url_cmp(g->m_url, m->m_url) != 0) continue;
+      if (g->m_expires) c.expiresSeconds = static_cast<std::uint32_t>(std::strtoul(g->m_expires, nullptr, 10));
+      else if (rsp->sip_expires) c.expiresSeconds = static_cast<std::uint32_t>(rsp->sip_expires->ex_delta);
+      break;
+    }
+    o.contacts.push_back(std::move(c));
+  }
+  for (const sip_contact_t* g = rsp->sip_contact; g; g = g->m_next)
+    o.grantedContacts.push_back(encodeHeaderValue(reinterpret_cast<const msg_header_t*>(g)));
+  bindings_.apply(o, now);
+  spdlog::debug("registration {} via {} on {}: {} contacts", o.aor, ctx.in.str(), o.node, o.contacts.size());
+}
+
+} // namespace switchback

@@ -1,0 +1,114 @@
+#include "proxy/app.h"
+
+#include "proxy/status.h"
+
+#include <spdlog/spdlog.h>
+
+namespace switchback {
+
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(10);  // transaction timer resolution
+
+std::string percentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const std::string hex(s.substr(i + 1, 2));
+      char* end = nullptr;
+      const long v = std::strtol(hex.c_str(), &end, 16);
+      if (end == hex.c_str() + 2) {
+        out.push_back(static_cast<char>(v));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+ProxyConfig proxyConfig(const Config& c) {
+  ProxyConfig p;
+  p.timers = c.timers;
+  p.maxMessageBytes = c.transport.maxMessageBytes;
+  return p;
+}
+
+} // namespace
+
+App::App(const Config& config)
+    : config_(config), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_), purgeTimer_(io_), nodes_(config.upstreams),
+      router_(nodes_), network_(io_, config.transport, *this, stats_) {
+  engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, router_, bindings_, stats_,
+                                          [] { return Clock::now(); });
+  if (config_.admin.enabled)
+    admin_ = std::make_unique<AdminServer>(io_, config_.admin.host, config_.admin.port,
+                                           [this](const std::string& m, const std::string& t) { return admin(m, t); });
+}
+
+App::~App() = default;
+
+int App::run() {
+  network_.start();
+  if (admin_) admin_->start();
+  for (const auto& n : nodes_.nodes())
+    spdlog::info("upstream {} '{}' at {} {}", n.index == 0 ? "primary" : "node", n.name,
+                 transportName(n.transport), n.endpoint.str());
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", signal);
+    stop();
+  });
+  tick();
+  purge();
+  io_.run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+void App::tick() {
+  tickTimer_.expires_after(kTick);
+  tickTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    engine_->onTimer(Clock::now());
+    tick();
+  });
+}
+
+void App::purge() {
+  purgeTimer_.expires_after(std::chrono::seconds(1));
+  purgeTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (const auto n = bindings_.purgeExpired(Clock::now())) spdlog::debug("purged {} expired contacts", n);
+    purge();
+  });
+}
+
+void App::stop() {
+  tickTimer_.cancel();
+  purgeTimer_.cancel();
+  signals_.cancel();
+  network_.stop();
+  if (admin_) admin_->stop();
+}
+
+AdminServer::Reply App::admin(const std::string& method, const std::string& target) {
+  if (method != "GET") return {405, "text/plain", "method not allowed\n"};
+  const StatusView view{stats_, bindings_, nodes_, engine_->activeTransactions(), network_.tcpConnections(), Clock::now()};
+  const auto q = target.find('?');
+  const std::string path = target.substr(0, q);
+  const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);
+  if (path == "/healthz") return {200, "text/plain", "ok\n"};
+  if (path == "/metrics") return {200, "text/plain; version=0.0.4", renderMetrics(view)};
+  if (path == "/status") return {200, "application/json", renderStatusJson(view)};
+  if (path == "/status/bindings") {
+    if (query.rfind("aor=", 0) != 0) return {400, "text/plain", "usage: /status/bindings?aor=sip:user@domain\n"};
+    const std::string body = renderBindingJson(view, percentDecode(query.substr(4)));
+    if (body.empty()) return {404, "application/json", "{\"error\":\"no such registrant\"}\n"};
+    return {200, "application/json", body};
+  }
+  return {404, "text/plain", "not found\n"};
+}
+
+} // namespace switchback

@@ -1,0 +1,49 @@
+#pragma once
+
+#include "conf/config.h"
+#include "core/binding_table.h"
+#include "core/network.h"
+#include "core/proxy_engine.h"
+#include "core/stats.h"
+#include "health/node_table.h"
+#include "proxy/admin_server.h"
+#include "routing/upstream_router.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+
+namespace switchback {
+
+/// The composition root: owns the event loop and builds every component from the config.
+class App : private MessageSink {
+public:
+  explicit App(const Config& config);
+  ~App() override;
+
+  /// Binds, serves until SIGTERM or SIGINT, returns the exit code.
+  int run();
+
+private:
+  void onMessage(std::string_view bytes, const Flow& flow) override { engine_->onMessage(bytes, flow); }
+  void tick();
+  void purge();
+  void stop();
+  AdminServer::Reply admin(const std::string& method, const std::string& target);
+
+  Config config_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer tickTimer_;
+  boost::asio::steady_timer purgeTimer_;
+  Stats stats_;
+  BindingTable bindings_;
+  NodeTable nodes_;
+  UpstreamRouter router_;
+  Network network_;
+  std::unique_ptr<ProxyEngine> engine_;
+  std::unique_ptr<AdminServer> admin_;
+};
+
+} // namespace switchback

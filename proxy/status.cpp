@@ -1,0 +1,153 @@
+#include "proxy/status.h"
+
+#include <map>
+
+namespace switchback {
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out.push_back(c);
+      }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+namespace {
+
+long secondsUntil(TimePoint t, TimePoint now) {
+  return static_cast<long>(std::chrono::duration_cast<Seconds>(t - now).count());
+}
+
+std::map<std::string, std::size_t> registeredByNode(const StatusView& v) {
+  std::map<std::string, std::size_t> byNode;
+  for (const auto& n : v.nodes.nodes()) byNode[n.name] = 0;
+  v.bindings.forEach([&](const Binding& b) {
+    for (const auto& [name, reg] : b.nodes)
+      if (reg.registered) ++byNode[name];
+  });
+  return byNode;
+}
+
+template <typename Map>
+void appendCounterMap(std::string& out, std::string_view metric, std::string_view label, const Map& m) {
+  for (const auto& [k, v] : m)
+    out.append(metric).append("{").append(label).append("=").append(jsonEscape(k)).append("} ").append(std::to_string(v)).append("\n");
+}
+
+} // namespace
+
+std::string renderStatusJson(const StatusView& v) {
+  std::string out = "{\"nodes\":[";
+  bool first = true;
+  for (const auto& n : v.nodes.nodes()) {
+    if (!first) out += ",";
+    first = false;
+    out += "{\"name\":" + jsonEscape(n.name) + ",\"uri\":" + jsonEscape(n.uri) + ",\"address\":" +
+           jsonEscape(n.endpoint.str()) + ",\"priority\":" + std::to_string(n.index) + ",\"state\":\"up\"}";
+  }
+  out += "],\"bindings\":{\"registrants\":" + std::to_string(v.bindings.size()) +
+         ",\"contacts\":" + std::to_string(v.bindings.contactCount()) + ",\"registered_by_node\":{";
+  first = true;
+  for (const auto& [name, count] : registeredByNode(v)) {
+    if (!first) out += ",";
+    first = false;
+    out += jsonEscape(name) + ":" + std::to_string(count);
+  }
+  const Stats& s = v.stats;
+  out += "}},\"transactions\":" + std::to_string(v.transactions) +
+         ",\"tcp_connections\":" + std::to_string(v.tcpConnections) +
+         ",\"counters\":{\"messages_in\":" + std::to_string(s.messagesIn) +
+         ",\"messages_out\":" + std::to_string(s.messagesOut) + ",\"parse_errors\":" + std::to_string(s.parseErrors) +
+         ",\"oversized\":" + std::to_string(s.oversized) + ",\"stream_errors\":" + std::to_string(s.streamErrors) +
+         ",\"responses_dropped\":" + std::to_string(s.responsesDropped) +
+         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}}\n";
+  return out;
+}
+
+std::string renderBindingJson(const StatusView& v, std::string_view aor) {
+  const Binding* b = v.bindings.find(aor);
+  if (b == nullptr) return {};
+  std::string out = "{\"aor\":" + jsonEscape(b->aor) + ",\"call_id\":" + jsonEscape(b->callId) +
+                    ",\"cseq\":" + std::to_string(b->cseq) +
+                    ",\"has_authorization\":" + (b->authorization.empty() ? "false" : "true") + ",\"contacts\":[";
+  bool first = true;
+  for (const auto& c : b->contacts) {
+    if (!first) out += ",";
+    first = false;
+    out += "{\"uri\":" + jsonEscape(c.uri) + ",\"expires_in\":" + std::to_string(secondsUntil(c.expires, v.now)) +
+           ",\"instance\":" + jsonEscape(c.instance) +
+           ",\"reg_id\":" + (c.regId ? std::to_string(*c.regId) : "null") +
+           ",\"flow\":{\"transport\":" + jsonEscape(transportName(c.flow.transport)) +
+           ",\"remote\":" + jsonEscape(c.flow.remote.str()) + ",\"connection\":" + std::to_string(c.flow.connection) + "}}";
+  }
+  out += "],\"nodes\":{";
+  first = true;
+  for (const auto& [name, reg] : b->nodes) {
+    if (!first) out += ",";
+    first = false;
+    out += jsonEscape(name) + ":{\"registered\":" + (reg.registered ? "true" : "false") +
+           ",\"expires_in\":" + std::to_string(secondsUntil(reg.expires, v.now)) + ",\"granted\":[";
+    for (std::size_t i = 0; i < reg.grantedContacts.size(); ++i)
+      out += (i ? "," : "") + jsonEscape(reg.grantedContacts[i]);
+    out += "]}";
+  }
+  out += "},\"last_registered_by\":\"phone\"}\n";
+  return out;
+}
+
+std::string renderMetrics(const StatusView& v) {
+  const Stats& s = v.stats;
+  std::string out;
+  auto counter = [&](std::string_view name, std::string_view help, std::uint64_t value) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
+    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+  };
+  auto gauge = [&](std::string_view name, std::string_view help, std::uint64_t value) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" gauge\n");
+    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+  };
+  counter("switchback_messages_received_total", "SIP messages received", s.messagesIn);
+  counter("switchback_messages_sent_total", "SIP messages sent", s.messagesOut);
+  counter("switchback_parse_errors_total", "Messages dropped as unparseable, with NUL bytes or too large", s.parseErrors);
+  counter("switchback_oversized_total", "Messages dropped for exceeding the maximum size", s.oversized);
+  counter("switchback_stream_errors_total", "TCP streams closed for bad framing", s.streamErrors);
+  counter("switchback_tcp_refused_total", "TCP connections refused at the connection cap", s.tcpConnectionsRefused);
+  counter("switchback_tcp_idle_closed_total", "TCP connections closed when idle", s.tcpIdleClosed);
+  counter("switchback_keepalives_total", "CRLF keep-alives received", s.keepAlives);
+  counter("switchback_send_errors_total", "Sends that failed", s.sendErrors);
+  counter("switchback_responses_dropped_total", "Responses dropped (not ours, malformed, no route)", s.responsesDropped);
+  counter("switchback_retransmissions_absorbed_total", "Retransmissions absorbed by transactions", s.retransmissionsAbsorbed);
+  counter("switchback_transaction_timeouts_total", "Client transactions that timed out", s.transactionTimeouts);
+  out += "# HELP switchback_requests_total Requests received by method\n# TYPE switchback_requests_total counter\n";
+  appendCounterMap(out, "switchback_requests_total", "method", s.requestsByMethod);
+  out += "# HELP switchback_responses_total Responses received by class\n# TYPE switchback_responses_total counter\n";
+  appendCounterMap(out, "switchback_responses_total", "class", s.responsesByClass);
+  out += "# HELP switchback_rejected_total Requests Switchback answered with an error, by reason\n# TYPE switchback_rejected_total counter\n";
+  appendCounterMap(out, "switchback_rejected_total", "reason", s.rejected);
+  gauge("switchback_registrants", "Registrants in the binding table", v.bindings.size());
+  gauge("switchback_contacts", "Contacts in the binding table", v.bindings.contactCount());
+  out += "# HELP switchback_bindings_registered Registrants registered per upstream node\n# TYPE switchback_bindings_registered gauge\n";
+  appendCounterMap(out, "switchback_bindings_registered", "node", registeredByNode(v));
+  gauge("switchback_transactions_active", "Proxy transactions in progress", v.transactions);
+  gauge("switchback_tcp_connections", "Open TCP connections", v.tcpConnections);
+  return out;
+}
+
+} // namespace switchback

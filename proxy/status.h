@@ -1,0 +1,29 @@
+#pragma once
+
+#include "core/binding_table.h"
+#include "core/stats.h"
+#include "health/node_table.h"
+
+#include <string>
+#include <string_view>
+
+namespace switchback {
+
+/// What the admin endpoint shows, rendered from the live state of one shard.
+struct StatusView {
+  const Stats& stats;
+  const BindingTable& bindings;
+  const NodeTable& nodes;
+  std::size_t transactions;
+  std::size_t tcpConnections;
+  TimePoint now;
+};
+
+std::string renderStatusJson(const StatusView& v);
+/// One registrant; empty if unknown.
+std::string renderBindingJson(const StatusView& v, std::string_view aor);
+std::string renderMetrics(const StatusView& v);
+
+std::string jsonEscape(std::string_view s);
+
+} // namespace switchback
