@@ -235,7 +235,8 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
 
   const bool isCancelResponse = sip->sip_cseq->cs_method == sip_method_cancel;
   ClientTransaction& tx = isCancelResponse ? *ctx->cancel : *ctx->client;
-  const auto verdict = tx.onResponse(status, now, [&] { return buildAck(*ctx->forwarded, msg); });
+  const auto verdict =
+      tx.onResponse(status, now, [&] { return ctx->forwarded ? buildAck(*ctx->forwarded, msg) : std::string(); });
   schedule(*ctx);
   if (verdict == ClientTransaction::Verdict::Absorb || isCancelResponse) {
     if (verdict == ClientTransaction::Verdict::Absorb) ++stats_.retransmissionsAbsorbed;
@@ -257,6 +258,7 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
     ctx->timerC.reset();
   }
   ctx->server->respond(status, msg.serialize(), now);
+  if (status >= 200) ctx->forwarded.reset();  // the transactions keep the bytes they still need
   schedule(*ctx);
   maybeRetire(ctx->id);
 }
@@ -306,6 +308,7 @@ void ProxyEngine::respondFromContext(Context& ctx, int status, std::string_view 
   if (sip->sip_via && lineEnd != std::string::npos && viaEnd != std::string::npos)
     response.erase(lineEnd + 2, viaEnd - lineEnd);
   ctx.server->respond(status, std::move(response), now);
+  ctx.forwarded.reset();
 }
 
 void ProxyEngine::onTimer(TimePoint now) {

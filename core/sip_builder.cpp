@@ -88,6 +88,9 @@ std::uint64_t loopHash(const SipMessage& request) {
   h = fnv1a(sv(sip->sip_to ? sip->sip_to->a_tag : nullptr), fnv1a("|", h));
   h = fnv1a(sv(sip->sip_call_id ? sip->sip_call_id->i_id : nullptr), fnv1a("|", h));
   h = fnv1a(std::to_string(sip->sip_cseq ? sip->sip_cseq->cs_seq : 0), fnv1a("|", h));
+  // Route is part of the hash (§16.6 step 8): an in-dialog request passes us twice with the
+  // same Request-URI, but with a shorter route set the second time. That is a spiral.
+  for (const sip_route_t* r = sip->sip_route; r; r = r->r_next) h = fnv1a(encodeUrl(r->r_url), fnv1a("|", h));
   if (sip->sip_proxy_require)
     h = fnv1a(encodeHeaderValue(reinterpret_cast<const msg_header_t*>(sip->sip_proxy_require)), h);
   if (sip->sip_proxy_authorization)

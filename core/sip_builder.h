@@ -20,7 +20,7 @@ std::string buildAck(const SipMessage& forwardedInvite, const SipMessage& respon
 std::string buildCancel(const SipMessage& forwardedInvite);
 
 /// The loop-detection hash of §16.6 step 8: Request-URI, From tag, To tag, Call-ID, CSeq
-/// number, Proxy-Require and Proxy-Authorization, as received.
+/// number, Route, Proxy-Require and Proxy-Authorization, as received.
 std::uint64_t loopHash(const SipMessage& request);
 
 std::string hex64(std::uint64_t v);

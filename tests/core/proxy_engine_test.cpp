@@ -16,7 +16,7 @@ const Flow kPhoneTcp{Transport::Tcp, 1, ep("10.1.1.2", 41000), 7};
 const Flow kUpstream{Transport::Udp, 0, ep("127.0.0.1", 5070), 0};
 
 struct Harness {
-  FakeWire wire;
+  test::FakeWire wire;
   test::FakePolicy policy;
   BindingTable bindings;
   Stats stats;
