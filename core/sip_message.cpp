@@ -3,6 +3,7 @@
 #include "core/sofia.h"
 
 #include <cstring>
+#include <strings.h>
 
 namespace switchback {
 
@@ -96,8 +97,12 @@ std::string SipMessage::serialize() const {
 namespace {
 
 bool hasErrorHeaderNamed(const sip_t* sip, const msg_hclass_t* cls) {
-  for (const sip_error_t* e = sip->sip_error; e; e = e->er_next)
-    if (e->er_common->h_class == cls) return true;
+  // A header that failed to parse is kept as an error header under its own name.
+  for (const sip_error_t* e = sip->sip_error; e; e = e->er_next) {
+    if (e->er_name == nullptr) continue;
+    if (strcasecmp(e->er_name, cls->hc_name) == 0) return true;
+    if (cls->hc_short[0] && strcasecmp(e->er_name, cls->hc_short) == 0) return true;
+  }
   return false;
 }
 
