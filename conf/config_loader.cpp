@@ -1,1 +1,232 @@
 #include "conf/config.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <yaml-cpp/yaml.h>
+
+namespace switchback {
+
+namespace {
+
+// Walks the YAML tree keeping the key path and the file name, so every error says where.
+class Reader {
+public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& what) const {
+    std::string where = source_;
+    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
+    throw ConfigError(where + ": " + key + ": " + what);
+  }
+
+  void onlyKeys(const YAML::Node& map, const std::string& key, const std::set<std::string>& allowed) const {
+    if (!map.IsMap()) fail(map, key.empty() ? "(top level)" : key, "expected a mapping of keys");
+    for (const auto& kv : map) {
+      const auto name = kv.first.as<std::string>();
+      if (allowed.count(name)) continue;
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      fail(kv.first, key.empty() ? name : key + "." + name, "unknown key; allowed: " + list);
+    }
+  }
+
+  std::string string(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) fail(node, key, "expected a string");
+    return node.as<std::string>();
+  }
+
+  std::uint64_t integer(const YAML::Node& node, const std::string& key, std::uint64_t min, std::uint64_t max) const {
+    if (!node.IsScalar()) fail(node, key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    const auto text = node.as<std::string>();
+    std::uint64_t v = 0;
+    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size() || v < min || v > max)
+      fail(node, key, "'" + text + "' is not allowed; allowed: " + std::to_string(min) + "-" + std::to_string(max));
+    return v;
+  }
+
+  const std::string& source() const { return source_; }
+
+private:
+  std::string source_;
+};
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port;
+};
+
+// "host:port" or "[v6]:port" with an IP literal host.
+HostPort parseHostPort(const Reader& r, const YAML::Node& node, const std::string& key, std::string_view text,
+                       std::optional<std::uint16_t> defaultPort) {
+  std::string host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) r.fail(node, key, "'" + std::string(text) + "' has an unclosed '['");
+    host = std::string(text.substr(1, close - 1));
+    const auto rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') r.fail(node, key, "'" + std::string(text) + "': expected ':' after ']'");
+      port = rest.substr(1);
+    }
+  } else {
+    const auto colon = text.rfind(':');
+    host = std::string(text.substr(0, colon));
+    if (colon != std::string_view::npos) port = text.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (host.empty() || ec)
+    r.fail(node, key, "'" + std::string(text) + "' has host '" + host + "'; allowed: an IPv4 address or a bracketed IPv6 address");
+  if (port.empty()) {
+    if (!defaultPort) r.fail(node, key, "'" + std::string(text) + "' has no port; allowed: host:port");
+    return {host, *defaultPort};
+  }
+  unsigned v = 0;
+  const auto [p, e] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (e != std::errc() || p != port.data() + port.size() || v < 1 || v > 65535)
+    r.fail(node, key, "'" + std::string(text) + "' has port " + std::string(port) + "; allowed: 1-65535");
+  return {host, static_cast<std::uint16_t>(v)};
+}
+
+Transport parseTransport(const Reader& r, const YAML::Node& node, const std::string& key, std::string_view t,
+                         std::string_view text) {
+  if (t == "udp" || t == "UDP") return Transport::Udp;
+  if (t == "tcp" || t == "TCP") return Transport::Tcp;
+  r.fail(node, key, "'" + std::string(text) + "' has transport '" + std::string(t) + "'; allowed: udp, tcp");
+}
+
+void readListen(const Reader& r, const YAML::Node& node, TransportConfig& t) {
+  if (!node.IsDefined()) r.fail(node, "listen", "missing; e.g. listen: [\"udp:127.0.0.1:5060\"]");
+  if (!node.IsSequence() || node.size() == 0)
+    r.fail(node, "listen", "expected a non-empty list of \"transport:host:port\"");
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string key = "listen[" + std::to_string(i) + "]";
+    const std::string text = r.string(node[i], key);
+    const auto colon = text.find(':');
+    if (colon == std::string::npos) r.fail(node[i], key, "'" + text + "': expected \"transport:host:port\"");
+    ListenAddress l;
+    l.transport = parseTransport(r, node[i], key, std::string_view(text).substr(0, colon), text);
+    const auto hp = parseHostPort(r, node[i], key, std::string_view(text).substr(colon + 1), std::nullopt);
+    l.host = hp.host;
+    l.port = hp.port;
+    if (!seen.insert(std::string(transportName(l.transport)) + hp.host + ":" + std::to_string(hp.port)).second)
+      r.fail(node[i], key, "'" + text + "' is listed twice");
+    t.listen.push_back(l);
+  }
+}
+
+UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::string& key) {
+  r.onlyKeys(node, key, {"name", "uri"});
+  UpstreamConfig u;
+  if (!node["name"]) r.fail(node, key + ".name", "missing");
+  u.name = r.string(node["name"], key + ".name");
+  if (u.name.empty() || u.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
+    r.fail(node["name"], key + ".name", "'" + u.name + "' is not allowed; allowed: letters, digits, '_' and '-'");
+  if (!node["uri"]) r.fail(node, key + ".uri", "missing; e.g. uri: \"sip:127.0.0.1:5070\"");
+  u.uri = r.string(node["uri"], key + ".uri");
+  std::string_view rest(u.uri);
+  if (rest.substr(0, 4) != "sip:")
+    r.fail(node["uri"], key + ".uri", "'" + u.uri + "' is not allowed; allowed: sip:HOST[:PORT][;transport=udp|tcp]");
+  rest.remove_prefix(4);
+  std::string_view params;
+  if (const auto semi = rest.find(';'); semi != std::string_view::npos) {
+    params = rest.substr(semi + 1);
+    rest = rest.substr(0, semi);
+  }
+  const auto hp = parseHostPort(r, node["uri"], key + ".uri", rest, 5060);
+  u.host = hp.host;
+  u.port = hp.port;
+  while (!params.empty()) {
+    const auto semi = params.find(';');
+    const std::string_view p = params.substr(0, semi);
+    params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
+    if (p.substr(0, 10) == "transport=") u.transport = parseTransport(r, node["uri"], key + ".uri", p.substr(10), u.uri);
+    else if (p != "lr")
+      r.fail(node["uri"], key + ".uri", "'" + u.uri + "' has parameter '" + std::string(p) + "'; allowed: transport, lr");
+  }
+  return u;
+}
+
+Config read(const YAML::Node& root, const Reader& r) {
+  Config c;
+  if (!root.IsDefined() || root.IsNull()) throw ConfigError(r.source() + ": the file is empty");
+  r.onlyKeys(root, "", {"listen", "upstreams", "log", "timers", "limits", "admin"});
+  readListen(r, root["listen"], c.transport);
+
+  const YAML::Node ups = root["upstreams"];
+  if (!ups.IsDefined()) r.fail(root, "upstreams", "missing; list the registrars in priority order");
+  if (!ups.IsSequence() || ups.size() == 0) r.fail(ups, "upstreams", "expected a non-empty list of {name, uri}");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < ups.size(); ++i) {
+    const std::string key = "upstreams[" + std::to_string(i) + "]";
+    c.upstreams.push_back(readUpstream(r, ups[i], key));
+    if (!names.insert(c.upstreams.back().name).second)
+      r.fail(ups[i]["name"], key + ".name", "'" + c.upstreams.back().name + "' is used twice; names must be unique");
+  }
+
+  if (const YAML::Node log = root["log"]) {
+    r.onlyKeys(log, "log", {"level"});
+    if (log["level"]) {
+      c.log.level = r.string(log["level"], "log.level");
+      static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+      if (!levels.count(c.log.level))
+        r.fail(log["level"], "log.level", "'" + c.log.level + "' is not allowed; allowed: trace, debug, info, warn, error, critical, off");
+    }
+  }
+  if (const YAML::Node t = root["timers"]) {
+    r.onlyKeys(t, "timers", {"t1_ms", "t2_ms", "t4_ms"});
+    if (t["t1_ms"]) c.timers.t1 = Millis(r.integer(t["t1_ms"], "timers.t1_ms", 10, 10000));
+    if (t["t2_ms"]) c.timers.t2 = Millis(r.integer(t["t2_ms"], "timers.t2_ms", 10, 60000));
+    if (t["t4_ms"]) c.timers.t4 = Millis(r.integer(t["t4_ms"], "timers.t4_ms", 100, 60000));
+    if (c.timers.t2 < c.timers.t1)
+      r.fail(t, "timers.t2_ms", std::to_string(c.timers.t2.count()) + " is below t1_ms; allowed: t1_ms-60000");
+  }
+  if (const YAML::Node l = root["limits"]) {
+    r.onlyKeys(l, "limits", {"max_message_bytes", "max_tcp_connections", "tcp_idle_timeout_s"});
+    if (l["max_message_bytes"]) c.transport.maxMessageBytes = r.integer(l["max_message_bytes"], "limits.max_message_bytes", 1024, 1048576);
+    if (l["max_tcp_connections"]) c.transport.maxTcpConnections = r.integer(l["max_tcp_connections"], "limits.max_tcp_connections", 1, 1000000);
+    if (l["tcp_idle_timeout_s"]) c.transport.tcpIdleTimeout = Seconds(r.integer(l["tcp_idle_timeout_s"], "limits.tcp_idle_timeout_s", 1, 86400));
+  }
+  if (const YAML::Node a = root["admin"]) {
+    r.onlyKeys(a, "admin", {"listen"});
+    if (!a["listen"]) r.fail(a, "admin.listen", "missing; e.g. admin: { listen: \"127.0.0.1:8080\" }");
+    const std::string text = r.string(a["listen"], "admin.listen");
+    const auto hp = parseHostPort(r, a["listen"], "admin.listen", text, std::nullopt);
+    c.admin = AdminConfig{true, hp.host, hp.port};
+  }
+  return c;
+}
+
+} // namespace
+
+Config loadConfigString(const std::string& yaml, const std::string& sourceName) {
+  const Reader r(sourceName);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(sourceName + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  try {
+    return read(root, r);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(sourceName + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+Config loadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return loadConfigString(ss.str(), path);
+}
+
+} // namespace switchback
