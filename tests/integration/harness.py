@@ -231,7 +231,7 @@ class Harness:
             argv += ["-s", service]
         if inf:
             argv += ["-inf", inf]
-        keys = dict({"expires": 3600, "contact_port": local_port, "hold_ms": 10000}, **(keys or {}))
+        keys = dict({"expires": 3600, "contact_port": local_port}, **(keys or {}))
         for k, v in keys.items():
             argv += ["-key", k, str(v)]
         return argv + list(extra), trace
