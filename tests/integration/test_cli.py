@@ -1,0 +1,43 @@
+"""The command line: --check-config accepts the example and rejects bad files with the key, the
+line and what is allowed; --version and --help answer; a missing file is a clear error."""
+import os
+import subprocess
+import tempfile
+
+from harness import Harness, HERE
+
+h = Harness(__doc__)
+example = os.path.join(HERE, "..", "..", "conf", "switchback.yaml")
+
+
+def run(*args):
+    p = subprocess.run([h.binary, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    return p.returncode, p.stdout.decode()
+
+
+rc, out = run("--check-config", example)
+h.check(rc == 0 and "configuration OK" in out, "the example configuration is valid", out)
+
+bad = os.path.join(h.dir, "bad.yaml")
+with open(bad, "w") as f:
+    f.write('listen: ["udp:127.0.0.1:5060"]\nupstreams:\n  - { name: primary, uri: "sip:127.0.0.1:5070" }\n'
+            "timers: { t1_ms: 5 }\n")
+rc, out = run("--check-config", bad)
+h.check(rc == 2 and "bad.yaml:4: timers.t1_ms" in out and "allowed: 10-10000" in out,
+        "an out-of-range timer names the file, line, key and range", out)
+
+with open(bad, "w") as f:
+    f.write('listen: ["sctp:127.0.0.1:5060"]\nupstreams: []\n')
+rc, out = run("--check-config", bad)
+h.check(rc == 2 and "listen[0]" in out and "allowed: udp, tcp" in out, "a bad transport is named with what is allowed", out)
+
+rc, out = run("--check-config", os.path.join(h.dir, "missing.yaml"))
+h.check(rc == 2 and "missing.yaml" in out and "cannot read" in out, "a missing file is a clear error", out)
+
+rc, out = run("--version")
+h.check(rc == 0 and out.startswith("switchback "), "--version", out)
+rc, out = run("--help")
+h.check(rc == 0 and "--check-config" in out, "--help", out)
+rc, out = run("--bogus")
+h.check(rc == 2 and "unknown" in out, "an unknown option is refused", out)
+h.finish()
