@@ -137,10 +137,12 @@ class Kamailio:
 
 
 class Switchback:
-    def __init__(self, harness, binary, upstreams, extra_yaml="", tcp=True, name="switchback"):
+    def __init__(self, harness, binary, upstreams, extra_yaml="", tcp=True, name="switchback", ipv6=False):
         self.port = free_port()
         self.admin_port = free_port()
         listen = [f'"udp:127.0.0.1:{self.port}"'] + ([f'"tcp:127.0.0.1:{self.port}"'] if tcp else [])
+        if ipv6:
+            listen += [f'"udp:[::1]:{self.port}"', f'"tcp:[::1]:{self.port}"']
         ups = "\n".join(f'  - {{ name: {n}, uri: "{u}" }}' for n, u in upstreams)
         self.config = os.path.join(harness.dir, f"{name}.yaml")
         with open(self.config, "w") as f:
@@ -207,8 +209,8 @@ class Harness:
     def kamailio(self, name="primary", secret="shared-secret"):
         return Kamailio(self, name, secret)
 
-    def switchback(self, upstreams, extra_yaml="", tcp=True):
-        return Switchback(self, self.binary, upstreams, extra_yaml, tcp)
+    def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False):
+        return Switchback(self, self.binary, upstreams, extra_yaml, tcp, ipv6=ipv6)
 
     def users(self, names, name="users"):
         path = os.path.join(self.dir, f"{name}.csv")
@@ -219,9 +221,10 @@ class Harness:
         return path
 
     def sipp_argv(self, scenario, target, local_port, calls=1, rate=None, service=None, inf=None,
-                  transport="u1", keys=None, extra=(), timeout=30, name="sipp"):
+                  transport="u1", keys=None, extra=(), timeout=30, name="sipp", ipv6=False):
         trace = os.path.join(self.dir, f"{name}-{local_port}")
-        argv = ["sipp", "-sf", os.path.join(SCENARIOS, scenario), f"127.0.0.1:{target}", "-i", "127.0.0.1",
+        remote, local = (f"[::1]:{target}", "::1") if ipv6 else (f"127.0.0.1:{target}", "127.0.0.1")
+        argv = ["sipp", "-sf", os.path.join(SCENARIOS, scenario), remote, "-i", local,
                 "-p", str(local_port), "-t", transport, "-m", str(calls), "-timeout", f"{timeout}s",
                 "-timeout_error", "-nostdin", "-trace_err", "-error_file", trace + "-errors.log",
                 "-trace_msg", "-message_file", trace + "-messages.log", "-max_socket", "2000"]

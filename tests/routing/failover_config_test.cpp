@@ -22,7 +22,7 @@ TEST_CASE("failBack.timeout: 0 stays 0, 1-59 act as 60, 60-65535 as written", "[
   CHECK(effectiveFailBackTimeout(65535) == 65535);
 }
 
-TEST_CASE("reRegisterOn turns on authOptimizedInFailover; onlySignalWithRegistered needs both others", "[failover_config]") {
+TEST_CASE("reRegisterOn turns on authOptimizedInFailover, onlySignalWithRegistered needs both others", "[failover_config]") {
   FailoverSettings s;
   s.reRegisterOn = true;
   CHECK(s.authOptimizedInFailover());
