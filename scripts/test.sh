@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-cd build
+cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j2 "$@"
