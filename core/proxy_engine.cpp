@@ -84,7 +84,8 @@ void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
 void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, TimePoint now) {
   sip_t* sip = msg.sip();
   const std::string method(msg.method());
-  ++stats_.requestsByMethod[method];
+  // Unknown methods are counted together: a flood of invented ones must not grow the map.
+  ++stats_.requestsByMethod[sip->sip_request->rq_method == sip_method_unknown ? "other" : method];
   if (sip->sip_via == nullptr || sip->sip_via->v_host == nullptr) {
     ++stats_.rejected["no Via"];
     return;  // nowhere to send a response
@@ -223,6 +224,10 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
   }
   sip_t* sip = msg.sip();
   const int status = msg.status();
+  if (status < 100 || status > 699) {
+    ++stats_.responsesDropped;
+    return;
+  }
   ++stats_.responsesByClass[responseClass(status)];
   const auto branch = sv(sip->sip_via->v_branch);
   if (branch.substr(0, kOurBranch.size()) != kOurBranch) {

@@ -66,6 +66,12 @@ class Process:
     def pid(self):
         return self.proc.pid
 
+    def cpu_seconds(self):
+        """User + system CPU time this process has used so far (Linux /proc)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def alive(self):
         return self.proc.poll() is None
 
