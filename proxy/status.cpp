@@ -115,14 +115,12 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
 std::string renderMetrics(const StatusView& v) {
   const Stats& s = v.stats;
   std::string out;
-  auto counter = [&](std::string_view name, std::string_view help, std::uint64_t value) {
-    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
-    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+  auto metric = [&](std::string_view type, std::string_view name, std::string_view help, std::uint64_t value) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ");
+    out.append(type).append("\n").append(name).append(" ").append(std::to_string(value)).append("\n");
   };
-  auto gauge = [&](std::string_view name, std::string_view help, std::uint64_t value) {
-    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" gauge\n");
-    out.append(name).append(" ").append(std::to_string(value)).append("\n");
-  };
+  auto counter = [&](std::string_view name, std::string_view help, std::uint64_t v) { metric("counter", name, help, v); };
+  auto gauge = [&](std::string_view name, std::string_view help, std::uint64_t v) { metric("gauge", name, help, v); };
   counter("switchback_messages_received_total", "SIP messages received", s.messagesIn);
   counter("switchback_messages_sent_total", "SIP messages sent", s.messagesOut);
   counter("switchback_parse_errors_total", "Messages dropped as unparseable, with NUL bytes or too large", s.parseErrors);
