@@ -3,6 +3,13 @@ all on loopback, started and stopped by the test (by PID) in a temporary directo
 
 Standard library only. Every test gets its own ports (the kernel picks free ones), so CTest
 can run the tests in parallel.
+
+    h = Harness(__doc__)                      # parses --switchback, makes the temp dir
+    k = h.kamailio("primary")                 # k.port, k.uri, k.requests("INVITE")
+    sb = h.switchback([("primary", k.uri)])   # sb.port, sb.status(), sb.metrics()
+    r = h.sipp("register.xml", sb.port, calls=10, rate=100, inf=h.users(["u1", ...]))
+    h.check(r.rc == 0, "registered", r)       # or h.require(...) to stop on failure
+    h.finish()                                # prints "N passed, M failed", exits 0 or 1
 """
 import argparse
 import atexit
@@ -40,6 +47,16 @@ def free_port():
                     continue
                 return port
     raise RuntimeError("no free port")
+
+
+def http_get(address, path, timeout=5):
+    """GET http://address/path (address "host:port"); returns (status, body text). Raises
+    OSError (urllib.error.URLError included) when nothing answers; an HTTP error status is returned."""
+    try:
+        with urllib.request.urlopen(f"http://{address}{path}", timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
 
 
 def wait_until(predicate, timeout, interval=0.05):
@@ -81,7 +98,12 @@ class Process:
                 os.kill(self.proc.pid, sig)
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
+                # Kamailio's children outlive a SIGKILLed main process; they are in the session
+                # we created for it (its PID is the group's id), so the group goes with it.
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 self.proc.wait()
             except ProcessLookupError:
                 pass
@@ -96,11 +118,28 @@ class Process:
 
 
 class Kamailio:
-    def __init__(self, harness, name, secret="shared-secret"):
+    """A registrar built from registrar.cfg.tmpl, listening on UDP and TCP 127.0.0.1:port.
+    Registrars given the same secret accept each other's nonces (a failover pair)."""
+
+    def __init__(self, harness, name, secret="shared-secret", attempts=3):
         self.name = name
-        self.port = free_port()
         self.dir = os.path.join(harness.dir, name)
         os.makedirs(self.dir)
+        # Another test may take the free port between free_port() and Kamailio's bind: try again.
+        for attempt in range(attempts):
+            self.port = free_port()
+            self.process = self._start(secret, attempt)
+            harness.processes.append(self.process)
+            wait_until(lambda: self._listening() or not self.process.alive(), 10)
+            time.sleep(0.1)  # a bind failure on the second socket ends the process just after the first listens
+            if self.process.alive() and self._listening():
+                return
+            self.process.stop()
+            if "Address already in use" not in self.process.output():
+                break
+        raise RuntimeError(f"{name} did not start:\n{self.process.output()[-3000:]}")
+
+    def _start(self, secret, attempt):
         with open(os.path.join(HERE, "registrar.cfg.tmpl")) as f:
             cfg = f.read().replace("@PORT@", str(self.port)).replace("@SECRET@", secret)
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
@@ -109,10 +148,8 @@ class Kamailio:
         # Foreground (-DD), log to stderr (-E), own runtime dir and pid file, enough memory.
         argv = ["kamailio", "-f", self.cfg, "-DD", "-E", "-Y", self.dir, "-P", os.path.join(self.dir, "pid"),
                 "-M", "32", "-m", "64"]
-        self.process = Process(name, argv, os.path.join(self.dir, "kamailio.log"))
-        harness.processes.append(self.process)
-        if not wait_until(lambda: self._listening() or not self.process.alive(), 10) or not self.process.alive():
-            raise RuntimeError(f"{name} did not start:\n{self.process.output()[-3000:]}")
+        log = "kamailio.log" if attempt == 0 else f"kamailio-{attempt}.log"
+        return Process(self.name, argv, os.path.join(self.dir, log))
 
     def _listening(self):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -124,7 +161,8 @@ class Kamailio:
         return f"sip:127.0.0.1:{self.port}"
 
     def requests(self, method=None):
-        """The requests this registrar logged, as dicts (method, source, ruri, callid, path)."""
+        """The requests this registrar logged, as dicts (method, source "ip:port", ruri, callid, path,
+        proto), oldest first."""
         out = []
         for line in self.process.output().splitlines():
             i = line.find("REQ ")
@@ -162,11 +200,12 @@ class Switchback:
             raise RuntimeError(f"switchback did not start:\n{self.process.output()[-3000:]}")
 
     def _get(self, path):
+        """The body of a 200 answer from the admin endpoint, else None."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=5) as r:
-                return r.read().decode()
-        except (urllib.error.URLError, ConnectionError, OSError):
+            status, body = http_get(f"127.0.0.1:{self.admin_port}", path)
+        except OSError:
             return None
+        return body if status == 200 else None
 
     def status(self):
         return json.loads(self._get("/status"))
@@ -187,11 +226,34 @@ class Switchback:
 
 
 class SippResult:
-    def __init__(self, rc, wall, stdout, error_log):
+    """rc 0: every call passed (1: some failed, 97/99: SIPp stopped early, -1: killed by the harness).
+    stats: SIPp's final -trace_stat row, e.g. stats["SuccessfulCall(C)"] (cumulative counts)."""
+
+    def __init__(self, rc, wall, stdout, error_log, stats=None):
         self.rc, self.wall, self.stdout, self.error_log = rc, wall, stdout, error_log
+        self.stats = stats or {}
+
+    @property
+    def successful(self):
+        return int(self.stats.get("SuccessfulCall(C)", 0))
+
+    @property
+    def failed(self):
+        return int(self.stats.get("FailedCall(C)", 0))
 
     def __repr__(self):
-        return f"sipp rc={self.rc} wall={self.wall:.2f}s errors:\n{self.error_log[-2000:]}"
+        return (f"sipp rc={self.rc} wall={self.wall:.2f}s successful={self.successful} failed={self.failed} "
+                f"errors:\n{self.error_log[-2000:]}")
+
+
+def read_sipp_stats(path):
+    """The last row of a SIPp -trace_stat file as {column: value}; {} if there is none."""
+    try:
+        with open(path, errors="replace") as f:
+            rows = [line.rstrip("\n").split(";") for line in f if line.strip()]
+    except OSError:
+        return {}
+    return dict(zip(rows[0], rows[-1])) if len(rows) >= 2 else {}
 
 
 class Harness:
@@ -207,6 +269,7 @@ class Harness:
         self.failed = 0
         self.figures = []
         atexit.register(self.cleanup)
+        sys.excepthook = self._uncaught
         for tool in ("kamailio", "sipp"):
             if shutil.which(tool) is None:
                 print(f"{tool} is not installed (apt-get install {'kamailio' if tool == 'kamailio' else 'sip-tester'})")
@@ -234,7 +297,8 @@ class Harness:
         argv = ["sipp", "-sf", os.path.join(SCENARIOS, scenario), remote, "-i", local,
                 "-p", str(local_port), "-t", transport, "-m", str(calls), "-timeout", f"{timeout}s",
                 "-timeout_error", "-nostdin", "-trace_err", "-error_file", trace + "-errors.log",
-                "-trace_msg", "-message_file", trace + "-messages.log", "-max_socket", "2000"]
+                "-trace_msg", "-message_file", trace + "-messages.log", "-max_socket", "2000",
+                "-trace_stat", "-stf", trace + "-stats.csv"]
         if rate:
             argv += ["-r", str(rate), "-rp", "1000"]
         if service:
@@ -247,18 +311,23 @@ class Harness:
         return argv + list(extra), trace
 
     def sipp(self, scenario, target, local_port=None, **kw):
-        """Runs SIPp to completion. rc 0: every call passed."""
+        """Runs SIPp to completion (bounded: its own -timeout, then the harness kills it 30 s later).
+        rc 0: every call passed."""
         local_port = local_port or free_port()
         argv, trace = self.sipp_argv(scenario, target, local_port, **kw)
         start = time.monotonic()
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=kw.get("timeout", 30) + 30)
+        try:
+            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  timeout=kw.get("timeout", 30) + 30)
+            rc, stdout = proc.returncode, proc.stdout
+        except subprocess.TimeoutExpired as e:  # subprocess.run has killed it
+            rc, stdout = -1, (e.stdout or b"") + b"\n(killed by the harness: SIPp overran its -timeout)"
         wall = time.monotonic() - start
         errors = ""
         if os.path.exists(trace + "-errors.log"):
             with open(trace + "-errors.log", errors="replace") as f:
                 errors = f.read()
-        return SippResult(proc.returncode, wall, proc.stdout.decode(errors="replace"), errors)
+        return SippResult(rc, wall, stdout.decode(errors="replace"), errors, read_sipp_stats(trace + "-stats.csv"))
 
     def sipp_background(self, scenario, target, local_port, **kw):
         argv, trace = self.sipp_argv(scenario, target, local_port, **kw)
@@ -299,6 +368,11 @@ class Harness:
                 return received.decode(errors="replace"), True
 
     # --- checks ----------------------------------------------------------------------------
+    def require(self, condition, what, detail=""):
+        """A check the rest of the test depends on: if it fails, the test stops here."""
+        if not self.check(condition, what, detail):
+            raise CheckFailed(what)
+
     def check(self, condition, what, detail=""):
         if condition:
             self.passed += 1
@@ -322,11 +396,22 @@ class Harness:
                 self.check(rc == 0 and "Sanitizer" not in out and "runtime error" not in out,
                            f"{p.name} stopped cleanly on SIGTERM (exit {rc})", out[-3000:])
         if self.failed:
-            for p in self.processes:
-                if p.name.startswith("switchback") or p.name in ("primary", "secondary"):
-                    print(f"--- last lines of {p.name} ({p.log_path}):\n{p.output()[-2500:]}")
+            self._dump_logs()
         print(f"{self.passed} passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+    def _uncaught(self, kind, value, tb):
+        # A failed require() or a process that would not start still ends with the summary line.
+        if kind is not CheckFailed:
+            self.failed += 1
+            sys.__excepthook__(kind, value, tb)
+        self._dump_logs()
+        print(f"{self.passed} passed, {self.failed} failed (stopped early: {value})")
+
+    def _dump_logs(self):
+        for p in self.processes:
+            if p.name.startswith("switchback") or p.name in ("primary", "secondary"):
+                print(f"--- last lines of {p.name} ({p.log_path}):\n{p.output()[-2500:]}")
 
     def cleanup(self):
         for p in reversed(self.processes):
