@@ -2,6 +2,7 @@
 
 #include "core/timer_config.h"
 #include "core/transport_config.h"
+#include "health/node_health.h"
 #include "health/upstream_config.h"
 
 #include <stdexcept>
@@ -24,6 +25,7 @@ struct Config {
   TransportConfig transport;
   TimerConfig timers;
   UpstreamList upstreams;
+  HealthConfig health;
   LogConfig log;
   AdminConfig admin;
 };

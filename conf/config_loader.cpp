@@ -157,7 +157,7 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
 Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(r.source() + ": the file is empty");
-  r.onlyKeys(root, "", {"listen", "upstreams", "log", "timers", "limits", "admin"});
+  r.onlyKeys(root, "", {"listen", "upstreams", "health", "log", "timers", "limits", "admin"});
   readListen(r, root["listen"], c.transport);
 
   const YAML::Node ups = root["upstreams"];
@@ -171,6 +171,14 @@ Config read(const YAML::Node& root, const Reader& r) {
       r.fail(ups[i]["name"], key + ".name", "'" + c.upstreams.back().name + "' is used twice; names must be unique");
   }
 
+  if (const YAML::Node hc = root["health"]) {
+    r.onlyKeys(hc, "health", {"probe_interval_ms", "probe_timeout_ms", "failures_to_down", "successes_to_up"});
+    auto& h = c.health;
+    if (hc["probe_interval_ms"]) h.probeInterval = Millis(r.integer(hc["probe_interval_ms"], "health.probe_interval_ms", 50, 3600000));
+    if (hc["probe_timeout_ms"]) h.probeTimeout = Millis(r.integer(hc["probe_timeout_ms"], "health.probe_timeout_ms", 10, 60000));
+    if (hc["failures_to_down"]) h.failuresToDown = static_cast<int>(r.integer(hc["failures_to_down"], "health.failures_to_down", 1, 100));
+    if (hc["successes_to_up"]) h.successesToUp = static_cast<int>(r.integer(hc["successes_to_up"], "health.successes_to_up", 1, 100));
+  }
   if (const YAML::Node log = root["log"]) {
     r.onlyKeys(log, "log", {"level"});
     if (log["level"]) {

@@ -27,6 +27,7 @@ struct ProxyEngine::Context {
   std::string toTag;
   std::optional<TimePoint> timerC;
   std::optional<TimePoint> scheduled;
+  LocalCompletion local;                  // set for requests Switchback originated itself
 };
 
 } // namespace switchback

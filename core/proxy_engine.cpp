@@ -164,6 +164,7 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
   contexts_.emplace(id, std::move(ctx));
   if (c.clientFailed) {
     c.client->onTransportError();
+    if (!c.node.empty()) policy_.observe(c.node, UpstreamPolicy::Outcome::TransportError, std::nullopt, now);
     respondFromContext(c, 503, "Service Unavailable", now);
   }
   schedule(c);
@@ -248,6 +249,12 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
     maybeRetire(ctx->id);
     return;
   }
+  if (status >= 200) observe(*ctx, status, &msg, now);
+  if (ctx->local) {
+    if (status >= 200) finishLocal(*ctx, status, &msg);
+    maybeRetire(ctx->id);
+    return;
+  }
   if (status < 200) {
     ctx->provisional = true;
     if (ctx->isInvite) ctx->timerC = now + config_.timerC;
@@ -291,6 +298,57 @@ void ProxyEngine::forwardResponseStateless(SipMessage& msg) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Requests Switchback originates itself
+
+void ProxyEngine::originate(const Flow& out, std::string_view method,
+                            const std::function<std::string(const std::string&)>& build, LocalCompletion done,
+                            TimePoint now) {
+  const std::string branch = std::string(kOurBranch) + "0000000000000000.l" + hex64(branchSalt_ ^ nextId_);
+  auto ctx = std::make_unique<Context>();
+  ctx->id = nextId_++;
+  ctx->clientKey = clientKey(branch, method);
+  ctx->out = out;
+  ctx->local = std::move(done);
+  if (auto node = policy_.nodeAt(out.remote)) ctx->node = node->node;
+  const std::uint64_t id = ctx->id;
+  const TxKind kind = method == "INVITE" ? TxKind::Invite : TxKind::NonInvite;
+  Context& c = *ctx;
+  contexts_.emplace(id, std::move(ctx));
+  clientIndex_[c.clientKey] = id;
+  c.client.emplace(kind, isReliable(out.transport), config_.timers, now, build(viaValue(out, branch)),
+                   [this, id, out](std::string_view b) {
+                     if (!wire_.send(out, b))
+                       if (Context* x = findContext(id)) x->clientFailed = true;
+                   });
+  if (c.clientFailed) {
+    c.client->onTransportError();
+    if (!c.node.empty()) policy_.observe(c.node, UpstreamPolicy::Outcome::TransportError, std::nullopt, now);
+    finishLocal(c, 0, nullptr);
+  }
+  schedule(c);
+  maybeRetire(id);
+}
+
+void ProxyEngine::finishLocal(Context& ctx, int status, const SipMessage* response) {
+  if (ctx.finalSent || !ctx.local) return;
+  ctx.finalSent = true;
+  auto done = std::move(ctx.local);
+  ctx.local = nullptr;
+  done(LocalResult{status, response});
+}
+
+void ProxyEngine::observe(const Context& ctx, int status, const SipMessage* response, TimePoint now) {
+  if (ctx.node.empty()) return;
+  using Outcome = UpstreamPolicy::Outcome;
+  if (status == 0) return policy_.observe(ctx.node, Outcome::Timeout, std::nullopt, now);
+  if (status != 503) return policy_.observe(ctx.node, Outcome::Answered, std::nullopt, now);
+  std::optional<Seconds> retryAfter;
+  if (response && response->sip()->sip_retry_after)
+    retryAfter = Seconds(static_cast<long>(response->sip()->sip_retry_after->af_delta));
+  policy_.observe(ctx.node, Outcome::Unavailable, retryAfter, now);
+}
+
+// ---------------------------------------------------------------------------------------
 // Our own responses and timers
 
 void ProxyEngine::replyStateless(const SipMessage& request, const Flow& in, int status, std::string_view reason) {
@@ -326,7 +384,9 @@ void ProxyEngine::onTimer(TimePoint now) {
     if (ctx->client && ctx->client->onTimer(now) == TimerOutcome::Timeout) {
       ++stats_.transactionTimeouts;
       spdlog::debug("transaction {} to {} timed out", ctx->clientKey, ctx->out.str());
-      respondFromContext(*ctx, 408, "Request Timeout", now);
+      observe(*ctx, 0, nullptr, now);
+      if (ctx->local) finishLocal(*ctx, 0, nullptr);
+      else respondFromContext(*ctx, 408, "Request Timeout", now);
     }
     if (ctx->cancel) ctx->cancel->onTimer(now);
     if (ctx->server) ctx->server->onTimer(now);

@@ -33,7 +33,22 @@ public:
   virtual std::optional<NextHop> upstreamFor(std::string_view aor, std::string_view method) = 0;
   /// The configured node at this address, if the address is one.
   virtual std::optional<NextHop> nodeAt(const Endpoint& address) const = 0;
+
+  enum class Outcome { Answered, Unavailable, Timeout, TransportError };
+  /// Passive health accounting: how a transaction forwarded to `node` ended. Unavailable is a
+  /// 503; retryAfter is its Retry-After, if any.
+  virtual void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) {
+    (void)node, (void)outcome, (void)retryAfter, (void)now;
+  }
 };
+
+/// How a request Switchback originated itself ended: the final status (0 if it timed out or
+/// could not be sent) and the response, valid during the call only.
+struct LocalResult {
+  int status = 0;
+  const SipMessage* response = nullptr;
+};
+using LocalCompletion = std::function<void(const LocalResult&)>;
 
 struct ProxyConfig {
   TimerConfig timers;
@@ -53,6 +68,12 @@ public:
   ~ProxyEngine() override;
 
   void onMessage(std::string_view bytes, const Flow& flow) override;
+
+  /// Sends a request Switchback originates itself (an OPTIONS probe, a REGISTER on a phone's
+  /// behalf) as a client transaction on `out`. `build` gets the Via value to put on top and
+  /// returns the whole request; `done` is called once, with the final response or a failure.
+  void originate(const Flow& out, std::string_view method, const std::function<std::string(const std::string&)>& build,
+                 LocalCompletion done, TimePoint now);
 
   /// Fires every transaction timer due at `now`.
   void onTimer(TimePoint now);
@@ -78,6 +99,9 @@ private:
   /// Pops our Route entries, fixes strict routing, and decides the next hop.
   std::optional<Target> route(SipMessage& msg, const Flow& in, Rejection& why);
   void addVia(SipMessage& msg, const Flow& out, const std::string& branch) const;
+  std::string viaValue(const Flow& out, const std::string& branch) const;
+  void finishLocal(Context& ctx, int status, const SipMessage* response);
+  void observe(const Context& ctx, int status, const SipMessage* response, TimePoint now);
   void addRecordRoute(SipMessage& msg, const Flow& in, const Flow& out, const Flow& phone) const;
   void addPath(SipMessage& msg, const Flow& in, const Flow& out) const;
   void decrementMaxForwards(SipMessage& msg) const;

@@ -133,12 +133,16 @@ std::string ProxyEngine::uriFor(const Flow& facing, const std::string& user, std
   return uri;
 }
 
-void ProxyEngine::addVia(SipMessage& msg, const Flow& out, const std::string& branch) const {
+std::string ProxyEngine::viaValue(const Flow& out, const std::string& branch) const {
   const auto& l = wire_.listeners().at(out.listener);
   std::string via = "SIP/2.0/";
   via.append(transportName(out.transport)).append(" ").append(hostForUri(l.host)).append(":");
   via.append(std::to_string(l.port)).append(";branch=").append(branch).append(";rport");
-  msg_header_insert(msg.msg(), pub(msg), hdr(sip_via_make(msg.home(), via.c_str())));
+  return via;
+}
+
+void ProxyEngine::addVia(SipMessage& msg, const Flow& out, const std::string& branch) const {
+  msg_header_insert(msg.msg(), pub(msg), hdr(sip_via_make(msg.home(), viaValue(out, branch).c_str())));
 }
 
 void ProxyEngine::addRecordRoute(SipMessage& msg, const Flow& in, const Flow& out, const Flow& phone) const {

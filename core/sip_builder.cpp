@@ -66,6 +66,17 @@ std::string buildCancel(const SipMessage& forwardedInvite) {
   return buildInviteSibling(forwardedInvite, "CANCEL", forwardedInvite.sip()->sip_to);
 }
 
+std::string buildOptionsProbe(const std::string& via, const std::string& targetUri, std::uint64_t seq) {
+  const std::string id = hex64(fnv1a(targetUri) ^ seq);
+  std::string out;
+  out.reserve(400);
+  out.append("OPTIONS ").append(targetUri).append(" SIP/2.0\r\nVia: ").append(via).append("\r\n");
+  out.append("Max-Forwards: 70\r\nFrom: <sip:switchback@switchback.invalid>;tag=").append(id.substr(0, 10));
+  out.append("\r\nTo: <").append(targetUri).append(">\r\nCall-ID: ").append(id).append("@switchback\r\n");
+  out.append("CSeq: 1 OPTIONS\r\nUser-Agent: Switchback\r\nAccept: application/sdp\r\nContent-Length: 0\r\n\r\n");
+  return out;
+}
+
 std::uint64_t fnv1a(std::string_view s, std::uint64_t h) {
   for (unsigned char c : s) {
     h ^= c;

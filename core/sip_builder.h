@@ -19,6 +19,9 @@ std::string buildAck(const SipMessage& forwardedInvite, const SipMessage& respon
 /// The CANCEL for a forwarded INVITE (§9.1): same Request-URI, top Via, Route, Call-ID, From, To.
 std::string buildCancel(const SipMessage& forwardedInvite);
 
+/// An OPTIONS request to probe an upstream node (RFC 3261 §11), with `via` on top.
+std::string buildOptionsProbe(const std::string& via, const std::string& targetUri, std::uint64_t seq);
+
 /// The loop-detection hash of §16.6 step 8: Request-URI, From tag, To tag, Call-ID, CSeq
 /// number, Route, Proxy-Require and Proxy-Authorization, as received.
 std::uint64_t loopHash(const SipMessage& request);

@@ -1,5 +1,6 @@
 #include "proxy/app.h"
 
+#include "core/sip_builder.h"
 #include "proxy/status.h"
 
 #include <spdlog/spdlog.h>
@@ -39,9 +40,11 @@ ProxyConfig proxyConfig(const Config& c) {
 
 App::App(const Config& config)
     : config_(config), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_), purgeTimer_(io_), nodes_(config.upstreams),
-      router_(nodes_), network_(io_, config.transport, *this, stats_) {
+      health_(config.health, nodes_), router_(nodes_, health_, [] { return Clock::now(); }),
+      network_(io_, config.transport, *this, stats_) {
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, router_, bindings_, stats_,
                                           [] { return Clock::now(); });
+  health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
   if (config_.admin.enabled)
     admin_ = std::make_unique<AdminServer>(io_, config_.admin.host, config_.admin.port,
                                            [this](const std::string& m, const std::string& t) { return admin(m, t); });
@@ -71,9 +74,21 @@ void App::tick() {
   tickTimer_.expires_after(kTick);
   tickTimer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    engine_->onTimer(Clock::now());
+    const TimePoint now = Clock::now();
+    engine_->onTimer(now);
+    health_.tick(now);
     tick();
   });
+}
+
+void App::probe(const UpstreamNode& node, std::function<void(int)> answered) {
+  auto flow = network_.flowTo(node.transport, node.endpoint);
+  if (!flow) return answered(0);
+  const std::string target = "sip:" + node.endpoint.str() + (node.transport == Transport::Tcp ? ";transport=tcp" : "");
+  const std::uint64_t seq = ++probeSeq_;
+  engine_->originate(
+      *flow, "OPTIONS", [&](const std::string& via) { return buildOptionsProbe(via, target, seq); },
+      [answered = std::move(answered)](const LocalResult& r) { answered(r.status); }, Clock::now());
 }
 
 void App::purge() {
@@ -95,7 +110,8 @@ void App::stop() {
 
 AdminServer::Reply App::admin(const std::string& method, const std::string& target) {
   if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-  const StatusView view{stats_, bindings_, nodes_, engine_->activeTransactions(), network_.tcpConnections(), Clock::now()};
+  const StatusView view{stats_,  bindings_, nodes_, health_, engine_->activeTransactions(), network_.tcpConnections(),
+                        Clock::now()};
   const auto q = target.find('?');
   const std::string path = target.substr(0, q);
   const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);

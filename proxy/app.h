@@ -5,6 +5,7 @@
 #include "core/network.h"
 #include "core/proxy_engine.h"
 #include "core/stats.h"
+#include "health/health_monitor.h"
 #include "health/node_table.h"
 #include "proxy/admin_server.h"
 #include "routing/upstream_router.h"
@@ -28,6 +29,7 @@ public:
 private:
   void onMessage(std::string_view bytes, const Flow& flow) override { engine_->onMessage(bytes, flow); }
   void tick();
+  void probe(const UpstreamNode& node, std::function<void(int)> answered);
   void purge();
   void stop();
   AdminServer::Reply admin(const std::string& method, const std::string& target);
@@ -40,10 +42,12 @@ private:
   Stats stats_;
   BindingTable bindings_;
   NodeTable nodes_;
+  HealthMonitor health_;
   UpstreamRouter router_;
   Network network_;
   std::unique_ptr<ProxyEngine> engine_;
   std::unique_ptr<AdminServer> admin_;
+  std::uint64_t probeSeq_ = 0;
 };
 
 } // namespace switchback

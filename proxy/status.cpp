@@ -59,8 +59,14 @@ std::string renderStatusJson(const StatusView& v) {
   for (const auto& n : v.nodes.nodes()) {
     if (!first) out += ",";
     first = false;
+    const NodeHealth& h = v.health.health(n.index);
+    const auto latency = v.health.lastProbeLatency(n.index);
     out += "{\"name\":" + jsonEscape(n.name) + ",\"uri\":" + jsonEscape(n.uri) + ",\"address\":" +
-           jsonEscape(n.endpoint.str()) + ",\"priority\":" + std::to_string(n.index) + ",\"state\":\"up\"}";
+           jsonEscape(n.endpoint.str()) + ",\"priority\":" + std::to_string(n.index) +
+           ",\"state\":" + jsonEscape(nodeStateName(h.state())) +
+           ",\"usable\":" + (v.health.usable(n.index, v.now) ? "true" : "false") +
+           ",\"since_s\":" + std::to_string(-secondsUntil(h.since(), v.now)) + ",\"reason\":" + jsonEscape(h.reason()) +
+           ",\"probe_latency_ms\":" + (latency ? std::to_string(latency->count()) : "null") + "}";
   }
   out += "],\"bindings\":{\"registrants\":" + std::to_string(v.bindings.size()) +
          ",\"contacts\":" + std::to_string(v.bindings.contactCount()) + ",\"registered_by_node\":{";
@@ -143,6 +149,13 @@ std::string renderMetrics(const StatusView& v) {
   gauge("switchback_contacts", "Contacts in the binding table", v.bindings.contactCount());
   out += "# HELP switchback_bindings_registered Registrants registered per upstream node\n# TYPE switchback_bindings_registered gauge\n";
   appendCounterMap(out, "switchback_bindings_registered", "node", registeredByNode(v));
+  out += "# HELP switchback_node_up Whether an upstream node is usable (1) or not (0)\n# TYPE switchback_node_up gauge\n";
+  for (const auto& n : v.nodes.nodes())
+    out += "switchback_node_up{node=" + jsonEscape(n.name) + "} " + (v.health.usable(n.index, v.now) ? "1" : "0") + "\n";
+  out += "# HELP switchback_probe_latency_ms Latency of the last answered OPTIONS probe\n# TYPE switchback_probe_latency_ms gauge\n";
+  for (const auto& n : v.nodes.nodes())
+    if (auto l = v.health.lastProbeLatency(n.index))
+      out += "switchback_probe_latency_ms{node=" + jsonEscape(n.name) + "} " + std::to_string(l->count()) + "\n";
   gauge("switchback_transactions_active", "Proxy transactions in progress", v.transactions);
   gauge("switchback_tcp_connections", "Open TCP connections", v.tcpConnections);
   return out;

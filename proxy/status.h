@@ -2,6 +2,7 @@
 
 #include "core/binding_table.h"
 #include "core/stats.h"
+#include "health/health_monitor.h"
 #include "health/node_table.h"
 
 #include <string>
@@ -14,6 +15,7 @@ struct StatusView {
   const Stats& stats;
   const BindingTable& bindings;
   const NodeTable& nodes;
+  const HealthMonitor& health;
   std::size_t transactions;
   std::size_t tcpConnections;
   TimePoint now;
