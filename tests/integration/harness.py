@@ -123,6 +123,9 @@ class Kamailio:
 
     def __init__(self, harness, name, secret="shared-secret", attempts=3):
         self.name = name
+        self.secret = secret
+        self.harness = harness
+        self.restarts = 0
         self.dir = os.path.join(harness.dir, name)
         os.makedirs(self.dir)
         # Another test may take the free port between free_port() and Kamailio's bind: try again.
@@ -138,6 +141,22 @@ class Kamailio:
             if "Address already in use" not in self.process.output():
                 break
         raise RuntimeError(f"{name} did not start:\n{self.process.output()[-3000:]}")
+
+    def crash(self):
+        """kill -9 of the whole registrar (main process and children): as if its host died."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.proc.wait()
+
+    def restart(self):
+        """Starts the registrar again on the same port, with empty location tables."""
+        self.restarts += 1
+        self.process = self._start(self.secret, 100 + self.restarts)
+        self.harness.processes.append(self.process)
+        if not wait_until(lambda: self._listening() or not self.process.alive(), 10) or not self.process.alive():
+            raise RuntimeError(f"{self.name} did not restart:\n{self.process.output()[-3000:]}")
 
     def _start(self, secret, attempt):
         with open(os.path.join(HERE, "registrar.cfg.tmpl")) as f:
