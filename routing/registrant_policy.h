@@ -1,0 +1,65 @@
+#pragma once
+
+#include "core/clock.h"
+#include "routing/failover_config.h"
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+namespace switchback {
+
+/// What the policy knows of one upstream node for one registrant at one moment.
+struct NodeView {
+  bool usable = true;                         // health: up and not held off
+  bool registered = false;                    // the registrant has a live registration there
+  std::optional<TimePoint> registrationExpires;
+  std::optional<Seconds> dnsTtl;              // TTL of the node's DNS record, when it has one
+};
+
+/// Per-registrant failover state (the advisory's "current working server").
+struct RegistrantState {
+  std::optional<std::size_t> current;         // the node that processed the last successful transaction
+  TimePoint failedOverAt{};                   // when `current` last moved to a lower-priority node
+  int activeDialogs = 0;                      // calls in progress: failback waits while busy
+};
+
+/// The advisory's Table 1 as pure decisions. Nodes are in priority order: 0 is the primary.
+class RegistrantPolicy {
+public:
+  enum class Action {
+    Forward,        // send to `node`
+    RegisterFirst,  // reRegisterOn=1: register on `node` before any signaling goes there
+    Reject,         // no usable node
+  };
+  struct Choice {
+    Action action;
+    std::size_t node = 0;
+  };
+
+  /// A dialog-initiating request from the phone.
+  static Choice forNewDialog(const FailoverSettings& s, const RegistrantState& st, const std::vector<NodeView>& nodes,
+                             TimePoint now);
+
+  /// The phone's own REGISTER (a refresh or a new registration).
+  static Choice forRegister(const FailoverSettings& s, const RegistrantState& st, const std::vector<NodeView>& nodes,
+                            TimePoint now);
+
+  /// Signaling inside a dialog established via `node`, either direction. With
+  /// onlySignalWithRegistered in force, none goes to or comes from a node the registrant is
+  /// not registered on: the call ends.
+  static bool mayUseDialogNode(const FailoverSettings& s, const std::vector<NodeView>& nodes, std::size_t node);
+
+  /// Whether the timer-driven failback (DNSTTL, duration) is due for this registrant: the
+  /// time has come and the registrant is idle. While busy, the caller asks again each second.
+  static bool timedFailbackDue(const FailoverSettings& s, const RegistrantState& st, const std::vector<NodeView>& nodes,
+                               TimePoint now);
+
+  /// The node a request goes to before the reRegisterOn rule is applied.
+  static std::optional<std::size_t> preferredNode(const FailoverSettings& s, const RegistrantState& st,
+                                                  const std::vector<NodeView>& nodes, TimePoint now);
+
+  static std::optional<std::size_t> firstUsable(const std::vector<NodeView>& nodes);
+};
+
+} // namespace switchback
