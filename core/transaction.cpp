@@ -1,19 +1,30 @@
 #include "core/transaction.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 namespace switchback {
 
 namespace {
 
-std::optional<TimePoint> earliest(std::initializer_list<std::optional<TimePoint>> ts) {
+// RFC 3261 §17.1.1.2 says "at least 32 seconds"; 32 s is 64*T1 at the default T1.
+constexpr Millis kTimerD{32000};
+
+// A zero or negative interval would never move the next retransmission past `now` and
+// spin onTimer forever; conf/ rejects such values, but a pure machine must not hang on them.
+Millis atLeastOneMs(Millis interval) { return std::max(interval, Millis(1)); }
+
+std::optional<TimePoint> earliest(std::initializer_list<std::optional<TimePoint>> deadlines) {
   std::optional<TimePoint> best;
-  for (const auto& t : ts)
+  for (const auto& t : deadlines)
     if (t && (!best || *t < *best)) best = t;
   return best;
 }
 
-bool due(const std::optional<TimePoint>& t, TimePoint now) { return t && *t <= now; }
+bool due(const std::optional<TimePoint>& deadline, TimePoint now) { return deadline && *deadline <= now; }
+
+bool isSuccess(int status) { return status >= 200 && status < 300; }
+bool isValidStatus(int status) { return status >= 100 && status <= 699; }
 
 } // namespace
 
@@ -24,8 +35,8 @@ ClientTransaction::ClientTransaction(TxKind kind, bool reliable, const TimerConf
                                      std::string request, SendFn send)
     : kind_(kind), reliable_(reliable), timers_(timers), request_(std::move(request)), send_(std::move(send)),
       state_(kind == TxKind::Invite ? State::Calling : State::Trying) {
-  if (!reliable_) {  // Timer A / Timer E
-    retransmitInterval_ = timers_.t1;
+  if (!reliable_) {  // Timer A / Timer E: a reliable transport retransmits for us
+    retransmitInterval_ = atLeastOneMs(timers_.t1);
     retransmitAt_ = now + retransmitInterval_;
   }
   timeoutAt_ = now + 64 * timers_.t1;  // Timer B / Timer F
@@ -34,6 +45,7 @@ ClientTransaction::ClientTransaction(TxKind kind, bool reliable, const TimerConf
 
 ClientTransaction::Verdict ClientTransaction::onResponse(int status, TimePoint now,
                                                          const std::function<std::string()>& buildAck) {
+  if (!isValidStatus(status)) return Verdict::Absorb;
   const bool provisional = status < 200;
   switch (state_) {
   case State::Calling:
@@ -41,35 +53,36 @@ ClientTransaction::Verdict ClientTransaction::onResponse(int status, TimePoint n
   case State::Proceeding:
     if (provisional) {
       if (kind_ == TxKind::Invite) {
-        retransmitAt_.reset();  // §17.1.1.2: no more A, and B no longer applies
+        // §17.1.1.2: the server is alive; from here Timer C in the TU bounds the wait.
+        retransmitAt_.reset();
         timeoutAt_.reset();
-      } else if (retransmitAt_) {
-        // §17.1.2.2: in Proceeding, E fires every T2.
-        retransmitInterval_ = timers_.t2;
       }
+      // Non-INVITE keeps E (re-armed at T2 after its next firing, §17.1.2.2) and F.
       state_ = State::Proceeding;
       return Verdict::Forward;
     }
     retransmitAt_.reset();
     timeoutAt_.reset();
-    if (kind_ == TxKind::Invite && status < 300) {
-      state_ = State::Accepted;  // RFC 6026: absorb nothing, forward 2xx retransmissions
-      endAt_ = now + 64 * timers_.t1;  // Timer M
+    if (kind_ == TxKind::Invite && isSuccess(status)) {
+      state_ = State::Accepted;
+      endAt_ = now + 64 * timers_.t1;  // Timer M, on every transport (RFC 6026 §8.4)
       return Verdict::Forward;
     }
     state_ = State::Completed;
-    if (kind_ == TxKind::Invite) {
-      ack_ = buildAck();
-      if (!ack_.empty()) send_(ack_);
-      endAt_ = now + (reliable_ ? Millis(0) : Millis(32000));  // Timer D
-    } else {
+    if (kind_ == TxKind::NonInvite) {
       endAt_ = now + (reliable_ ? Millis(0) : timers_.t4);  // Timer K
+      return Verdict::Forward;
     }
+    endAt_ = now + (reliable_ ? Millis(0) : kTimerD);  // Timer D
+    ack_ = buildAck ? buildAck() : std::string();
+    if (!ack_.empty()) send_(ack_);
     return Verdict::Forward;
   case State::Accepted:
-    return status >= 200 && status < 300 ? Verdict::Forward : Verdict::Absorb;
+    return isSuccess(status) ? Verdict::Forward : Verdict::Absorb;
   case State::Completed:
-    if (kind_ == TxKind::Invite && !provisional && !ack_.empty()) send_(ack_);  // the final was retransmitted
+    // The server did not get our ACK and retransmitted its final: ACK again. A 2xx here is
+    // not a retransmission of what we ACKed, and the hop-by-hop ACK would not match it.
+    if (kind_ == TxKind::Invite && status >= 300 && !ack_.empty()) send_(ack_);
     return Verdict::Absorb;
   case State::Terminated:
     return Verdict::Absorb;
@@ -77,33 +90,43 @@ ClientTransaction::Verdict ClientTransaction::onResponse(int status, TimePoint n
   return Verdict::Absorb;
 }
 
+void ClientTransaction::scheduleNextRetransmit() {
+  if (kind_ == TxKind::Invite)
+    retransmitInterval_ *= 2;  // Timer A doubles with no cap; B ends it first
+  else if (state_ == State::Proceeding)
+    retransmitInterval_ = timers_.t2;
+  else
+    retransmitInterval_ = std::min(retransmitInterval_ * 2, timers_.t2);
+  retransmitInterval_ = atLeastOneMs(retransmitInterval_);
+  *retransmitAt_ += retransmitInterval_;
+}
+
 TimerOutcome ClientTransaction::onTimer(TimePoint now) {
   if (state_ == State::Terminated) return TimerOutcome::None;
   if (due(timeoutAt_, now)) {  // B or F
-    state_ = State::Terminated;
-    retransmitAt_.reset();
-    timeoutAt_.reset();
-    endAt_.reset();
+    terminate(true);
     return TimerOutcome::Timeout;
   }
   if (due(endAt_, now)) {  // D, K or M
-    state_ = State::Terminated;
-    retransmitAt_.reset();
-    endAt_.reset();
+    terminate(false);
     return TimerOutcome::Terminated;
   }
-  while (due(retransmitAt_, now)) {  // A or E, once per interval that has passed
+  if (due(retransmitAt_, now)) {  // A or E
+    do scheduleNextRetransmit();
+    while (*retransmitAt_ <= now);
     send_(request_);
-    if (kind_ == TxKind::Invite) retransmitInterval_ *= 2;  // Timer A doubles without a cap
-    else retransmitInterval_ = std::min(retransmitInterval_ * 2, timers_.t2);
-    if (state_ == State::Proceeding && kind_ == TxKind::NonInvite) retransmitInterval_ = timers_.t2;
-    *retransmitAt_ += retransmitInterval_;
+    if (failed_) return TimerOutcome::Timeout;  // send reported a transport error
   }
   return TimerOutcome::None;
 }
 
 void ClientTransaction::onTransportError() {
+  if (state_ != State::Terminated) terminate(true);
+}
+
+void ClientTransaction::terminate(bool failed) {
   state_ = State::Terminated;
+  failed_ = failed_ || failed;
   retransmitAt_.reset();
   timeoutAt_.reset();
   endAt_.reset();
@@ -122,41 +145,42 @@ ServerTransaction::ServerTransaction(TxKind kind, bool reliable, const TimerConf
       state_(kind == TxKind::Invite ? State::Proceeding : State::Trying) {}
 
 void ServerTransaction::respond(int status, std::string bytes, TimePoint now) {
-  const bool provisional = status < 200;
+  if (!isValidStatus(status)) return;
   switch (state_) {
   case State::Trying:
   case State::Proceeding:
     break;
   case State::Accepted:
-    // RFC 6026 §7.1: further 2xx from the TU (retransmissions, other branches) pass through.
-    if (status >= 200 && status < 300) send_(bytes);
+    // RFC 6026 §7.1: the TU retransmits its 2xx (or another branch answers) through us.
+    if (isSuccess(status)) {
+      lastStatus_ = status;
+      send_(bytes);
+    }
     return;
-  default:
-    return;  // a final was sent already
+  case State::Completed:
+  case State::Confirmed:
+  case State::Terminated:
+    return;  // a final was sent already; one final per transaction
   }
   lastStatus_ = status;
   lastResponse_ = std::move(bytes);
-  send_(lastResponse_);
-  if (provisional) {
+  if (status < 200) {
     state_ = State::Proceeding;
-    return;
-  }
-  if (kind_ == TxKind::Invite) {
-    if (status < 300) {
-      state_ = State::Accepted;
-      endAt_ = now + 64 * timers_.t1;  // Timer L
-      return;
-    }
+  } else if (kind_ == TxKind::Invite && isSuccess(status)) {
+    state_ = State::Accepted;
+    endAt_ = now + 64 * timers_.t1;  // Timer L, on every transport
+  } else if (kind_ == TxKind::Invite) {
     state_ = State::Completed;
     if (!reliable_) {  // Timer G
-      retransmitInterval_ = timers_.t1;
+      retransmitInterval_ = atLeastOneMs(timers_.t1);
       retransmitAt_ = now + retransmitInterval_;
     }
     timeoutAt_ = now + 64 * timers_.t1;  // Timer H
-    return;
+  } else {
+    state_ = State::Completed;
+    endAt_ = now + (reliable_ ? Millis(0) : 64 * timers_.t1);  // Timer J
   }
-  state_ = State::Completed;
-  endAt_ = now + (reliable_ ? Millis(0) : 64 * timers_.t1);  // Timer J
+  send_(lastResponse_);
 }
 
 void ServerTransaction::onRequestRetransmission(TimePoint) {
@@ -170,33 +194,38 @@ bool ServerTransaction::onAck(TimePoint now) {
   state_ = State::Confirmed;
   retransmitAt_.reset();
   timeoutAt_.reset();
-  endAt_ = now + (reliable_ ? Millis(0) : timers_.t4);  // Timer I
+  endAt_ = now + (reliable_ ? Millis(0) : timers_.t4);  // Timer I: absorbs ACK retransmissions
   return true;
 }
 
 TimerOutcome ServerTransaction::onTimer(TimePoint now) {
   if (state_ == State::Terminated) return TimerOutcome::None;
   if (due(timeoutAt_, now)) {  // H: the ACK never came
-    state_ = State::Terminated;
-    retransmitAt_.reset();
-    timeoutAt_.reset();
+    terminate(true);
     return TimerOutcome::Timeout;
   }
   if (due(endAt_, now)) {  // I, J or L
-    state_ = State::Terminated;
-    endAt_.reset();
+    terminate(false);
     return TimerOutcome::Terminated;
   }
-  while (due(retransmitAt_, now)) {  // G
+  if (due(retransmitAt_, now)) {  // G
+    do {
+      retransmitInterval_ = atLeastOneMs(std::min(retransmitInterval_ * 2, timers_.t2));
+      *retransmitAt_ += retransmitInterval_;
+    } while (*retransmitAt_ <= now);
     send_(lastResponse_);
-    retransmitInterval_ = std::min(retransmitInterval_ * 2, timers_.t2);
-    *retransmitAt_ += retransmitInterval_;
+    if (failed_) return TimerOutcome::Timeout;  // send reported a transport error
   }
   return TimerOutcome::None;
 }
 
 void ServerTransaction::onTransportError() {
+  if (state_ != State::Terminated) terminate(true);
+}
+
+void ServerTransaction::terminate(bool failed) {
   state_ = State::Terminated;
+  failed_ = failed_ || failed;
   retransmitAt_.reset();
   timeoutAt_.reset();
   endAt_.reset();
