@@ -4,6 +4,7 @@
 #include "core/transport_config.h"
 #include "health/node_health.h"
 #include "health/upstream_config.h"
+#include "routing/routing_config.h"
 
 #include <stdexcept>
 #include <string>
@@ -26,6 +27,7 @@ struct Config {
   TimerConfig timers;
   UpstreamList upstreams;
   HealthConfig health;
+  RoutingConfig routing;
   LogConfig log;
   AdminConfig admin;
 };

@@ -122,8 +122,94 @@ void readListen(const Reader& r, const YAML::Node& node, TransportConfig& t) {
   }
 }
 
+bool flag(const Reader& r, const YAML::Node& node, const std::string& key) {
+  const std::string v = r.string(node, key);
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  r.fail(node, key, "'" + v + "' is not allowed; allowed: 0, 1");
+}
+
+// The advisory's parameters, by their own names, for one scope.
+FailoverOverrides readOverrides(const Reader& r, const YAML::Node& node, const std::string& key, bool allowNested) {
+  std::set<std::string> keys{"reRegisterOn", "failRegistrationOn", "onlySignalWithRegistered", "failBack"};
+  if (allowNested) keys.insert("outboundProxy");
+  r.onlyKeys(node, key, keys);
+  FailoverOverrides o;
+  if (node["reRegisterOn"]) o.reRegisterOn = flag(r, node["reRegisterOn"], key + ".reRegisterOn");
+  if (node["failRegistrationOn"]) o.failRegistrationOn = flag(r, node["failRegistrationOn"], key + ".failRegistrationOn");
+  if (node["onlySignalWithRegistered"])
+    o.onlySignalWithRegistered = flag(r, node["onlySignalWithRegistered"], key + ".onlySignalWithRegistered");
+  if (const YAML::Node fb = node["failBack"]) {
+    r.onlyKeys(fb, key + ".failBack", {"mode", "timeout"});
+    if (fb["mode"]) {
+      const std::string m = r.string(fb["mode"], key + ".failBack.mode");
+      o.failBackMode = parseFailBackMode(m);
+      if (!o.failBackMode)
+        r.fail(fb["mode"], key + ".failBack.mode", "'" + m + "' is not allowed; allowed: newRequests, DNSTTL, registration, duration");
+    }
+    if (fb["timeout"]) {
+      const std::string t = r.string(fb["timeout"], key + ".failBack.timeout");
+      std::uint64_t v = 0;
+      const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (ec != std::errc() || p != t.data() + t.size() || v > 65535)
+        r.fail(fb["timeout"], key + ".failBack.timeout", "'" + t + "' is not allowed; allowed: 0, 60-65535 (1-59 act as 60)");
+      o.failBackTimeout = static_cast<std::uint32_t>(v);
+    }
+  }
+  return o;
+}
+
+FailoverScope readScope(const Reader& r, const YAML::Node& node, const std::string& key) {
+  FailoverScope scope;
+  scope.server = readOverrides(r, node, key, true);
+  if (node["outboundProxy"]) scope.outboundProxy = readOverrides(r, node["outboundProxy"], key + ".outboundProxy", false);
+  return scope;
+}
+
+void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
+  if (const YAML::Node f = root["failover"]) {
+    c.failover.site = readScope(r, f, "failover");
+  }
+  if (const YAML::Node g = root["registrant_groups"]) {
+    if (!g.IsSequence()) r.fail(g, "registrant_groups", "expected a list of {name, match, failover}");
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      const std::string key = "registrant_groups[" + std::to_string(i) + "]";
+      r.onlyKeys(g[i], key, {"name", "match", "failover"});
+      RegistrantGroup group;
+      if (!g[i]["name"]) r.fail(g[i], key + ".name", "missing");
+      if (!g[i]["match"]) r.fail(g[i], key + ".match", "missing; e.g. match: \"sip:1*@example.com\"");
+      group.name = r.string(g[i]["name"], key + ".name");
+      group.match = r.string(g[i]["match"], key + ".match");
+      if (g[i]["failover"]) group.failover = readScope(r, g[i]["failover"], key + ".failover");
+      c.failover.groups.push_back(std::move(group));
+    }
+  }
+  if (const YAML::Node p = root["pacing"]) {
+    r.onlyKeys(p, "pacing", {"registrations_per_second", "backoff_base_s", "backoff_max_s", "pending_retry_after_s",
+                             "health_gated_failback"});
+    auto& x = c.pacing;
+    if (p["registrations_per_second"])
+      x.registrationsPerSecond = static_cast<double>(r.integer(p["registrations_per_second"], "pacing.registrations_per_second", 1, 100000));
+    if (p["backoff_base_s"]) x.backoffBase = Seconds(r.integer(p["backoff_base_s"], "pacing.backoff_base_s", 1, 3600));
+    if (p["backoff_max_s"]) x.backoffMax = Seconds(r.integer(p["backoff_max_s"], "pacing.backoff_max_s", 1, 86400));
+    if (p["pending_retry_after_s"])
+      x.pendingRetryAfter = Seconds(r.integer(p["pending_retry_after_s"], "pacing.pending_retry_after_s", 1, 3600));
+    if (p["health_gated_failback"]) c.healthGatedFailback = flag(r, p["health_gated_failback"], "pacing.health_gated_failback");
+    if (x.backoffMax < x.backoffBase) r.fail(p, "pacing.backoff_max_s", "is below backoff_base_s");
+  }
+  if (const YAML::Node b = root["sbc"]) {
+    r.onlyKeys(b, "sbc", {"require_registration", "reject_status", "reject_reason", "dialog_end_status", "dialog_end_reason"});
+    auto& x = c.sbc;
+    if (b["require_registration"]) x.requireRegistration = flag(r, b["require_registration"], "sbc.require_registration");
+    if (b["reject_status"]) x.rejectStatus = static_cast<int>(r.integer(b["reject_status"], "sbc.reject_status", 400, 699));
+    if (b["reject_reason"]) x.rejectReason = r.string(b["reject_reason"], "sbc.reject_reason");
+    if (b["dialog_end_status"]) x.dialogEndStatus = static_cast<int>(r.integer(b["dialog_end_status"], "sbc.dialog_end_status", 400, 699));
+    if (b["dialog_end_reason"]) x.dialogEndReason = r.string(b["dialog_end_reason"], "sbc.dialog_end_reason");
+  }
+}
+
 UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::string& key) {
-  r.onlyKeys(node, key, {"name", "uri"});
+  r.onlyKeys(node, key, {"name", "uri", "role"});
   UpstreamConfig u;
   if (!node["name"]) r.fail(node, key + ".name", "missing");
   u.name = r.string(node["name"], key + ".name");
@@ -139,6 +225,12 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
   if (const auto semi = rest.find(';'); semi != std::string_view::npos) {
     params = rest.substr(semi + 1);
     rest = rest.substr(0, semi);
+  }
+  if (node["role"]) {
+    const std::string role = r.string(node["role"], key + ".role");
+    if (role != "server" && role != "outbound_proxy")
+      r.fail(node["role"], key + ".role", "'" + role + "' is not allowed; allowed: server, outbound_proxy");
+    u.outboundProxy = role == "outbound_proxy";
   }
   const auto hp = parseHostPort(r, node["uri"], key + ".uri", rest, 5060);
   u.host = hp.host;
@@ -157,7 +249,8 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
 Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(r.source() + ": the file is empty");
-  r.onlyKeys(root, "", {"listen", "upstreams", "health", "log", "timers", "limits", "admin"});
+  r.onlyKeys(root, "", {"listen", "upstreams", "health", "failover", "registrant_groups", "pacing", "sbc", "log",
+                        "timers", "limits", "admin"});
   readListen(r, root["listen"], c.transport);
 
   const YAML::Node ups = root["upstreams"];
@@ -179,6 +272,7 @@ Config read(const YAML::Node& root, const Reader& r) {
     if (hc["failures_to_down"]) h.failuresToDown = static_cast<int>(r.integer(hc["failures_to_down"], "health.failures_to_down", 1, 100));
     if (hc["successes_to_up"]) h.successesToUp = static_cast<int>(r.integer(hc["successes_to_up"], "health.successes_to_up", 1, 100));
   }
+  readRouting(r, root, c.routing);
   if (const YAML::Node log = root["log"]) {
     r.onlyKeys(log, "log", {"level"});
     if (log["level"]) {

@@ -4,6 +4,15 @@
 
 namespace switchback {
 
+std::string_view registeredByName(RegisteredBy how) {
+  switch (how) {
+  case RegisteredBy::Phone: return "phone";
+  case RegisteredBy::Replay: return "replay";
+  case RegisteredBy::Surrogate: return "surrogate";
+  }
+  return "phone";
+}
+
 std::string canonicalAor(std::string_view scheme, std::string_view user, std::string_view host) {
   std::string aor(scheme.empty() ? "sip" : scheme);
   aor.push_back(':');
@@ -45,6 +54,7 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
   }
   b.callId = outcome.callId;
   b.cseq = outcome.cseq;
+  b.lastRegisteredBy = outcome.how;
   b.lastRegister = outcome.request;
   b.authorization = outcome.authorization;
   NodeRegistration& node = b.nodes[outcome.node];
@@ -58,6 +68,13 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
 const Binding* BindingTable::find(std::string_view aor) const {
   auto it = bindings_.find(std::string(aor));
   return it == bindings_.end() ? nullptr : &it->second;
+}
+
+void BindingTable::invalidate(std::string_view aor, std::string_view node) {
+  auto it = bindings_.find(std::string(aor));
+  if (it == bindings_.end()) return;
+  auto n = it->second.nodes.find(node);
+  if (n != it->second.nodes.end()) n->second.registered = false;
 }
 
 std::size_t BindingTable::purgeExpired(TimePoint now) {

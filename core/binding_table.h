@@ -13,6 +13,10 @@
 
 namespace switchback {
 
+/// How a registration on a node came about (shown per binding in the status).
+enum class RegisteredBy { Phone, Replay, Surrogate };
+std::string_view registeredByName(RegisteredBy how);   // "phone", "replay", "surrogate"
+
 struct ContactBinding {
   std::string uri;                   // as the phone wrote it
   TimePoint expires;
@@ -36,6 +40,7 @@ struct Binding {
   std::uint32_t cseq = 0;
   std::string lastRegister;          // the last REGISTER that succeeded, as forwarded
   std::string authorization;         // its Authorization header value, if any
+  RegisteredBy lastRegisteredBy = RegisteredBy::Phone;
   std::map<std::string, NodeRegistration, std::less<>> nodes;
 };
 
@@ -50,6 +55,7 @@ struct RegisterOutcome {
   std::string aor;
   std::string node;
   Flow flow;
+  RegisteredBy how = RegisteredBy::Phone;
   bool removeAll = false;                      // "Contact: *" with Expires: 0
   std::vector<Contact> contacts;               // the phone's contacts with what was granted
   std::vector<std::string> grantedContacts;    // every Contact in the 2xx
@@ -65,6 +71,9 @@ public:
   void apply(const RegisterOutcome& outcome, TimePoint now);
 
   const Binding* find(std::string_view aor) const;
+
+  /// failRegistrationOn: the registration on `node` is silently invalidated (nothing is sent).
+  void invalidate(std::string_view aor, std::string_view node);
 
   /// Drops expired contacts, then registrants with none left. Returns how many contacts went.
   std::size_t purgeExpired(TimePoint now);

@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kBranchMagic = "z9hG4bK";
 constexpr std::string_view kOurBranch = "z9hG4bKsb";   // our Via branches: magic, "sb", loop hash, "."
 
-bool isDialogCreating(const sip_t* sip) {
+bool isDialogCreating(const sip_t* sip) {  // a request that creates a dialog: Record-Route it
   const auto m = sip->sip_request->rq_method;
   return (m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer) &&
          (sip->sip_to == nullptr || sip->sip_to->a_tag == nullptr);
@@ -122,8 +122,10 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
     return replyStateless(msg, in, 200, "OK");
 
   Rejection why{503, "Service Unavailable"};
-  auto target = route(msg, in, why);
-  if (!target) return replyStateless(msg, in, why.status, why.reason);
+  std::optional<Seconds> retryAfter;
+  auto target = route(msg, in, why, retryAfter, now);
+  if (!target) return replyStateless(msg, in, why.status, why.reason, retryAfter);
+  if (sip->sip_request->rq_method == sip_method_bye) policy_.onDialogEnded(sv(sip->sip_call_id->i_id));
 
   const std::string branch = std::string(kOurBranch) + hash + "." + hex64(branchSalt_ ^ nextId_);
   const bool isInvite = sip->sip_request->rq_method == sip_method_invite;
@@ -149,19 +151,20 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
   std::string bytes = msg.serialize();
   ctx->forwarded = std::move(msg);
   const std::uint64_t id = ctx->id;
-  ctx->server.emplace(kind, isReliable(in.transport), config_.timers, now,
-                      [this, in](std::string_view b) { wire_.send(in, b); });
-  if (isInvite) ctx->server->respond(100, std::move(trying), now);
-  ctx->client.emplace(kind, isReliable(target->flow.transport), config_.timers, now, std::move(bytes),
-                      [this, id, out = target->flow](std::string_view b) {
-                        if (!wire_.send(out, b))
-                          if (Context* c = findContext(id)) c->clientFailed = true;
-                      });
-  if (ctx->isInvite) ctx->timerC = now + config_.timerC;
-  serverIndex_[ctx->serverKey] = id;
-  clientIndex_[ctx->clientKey] = id;
+  // Indexed before the first send, so a send that fails at once finds its context.
   Context& c = *ctx;
   contexts_.emplace(id, std::move(ctx));
+  serverIndex_[c.serverKey] = id;
+  clientIndex_[c.clientKey] = id;
+  c.server.emplace(kind, isReliable(in.transport), config_.timers, now,
+                   [this, in](std::string_view b) { wire_.send(in, b); });
+  if (isInvite) c.server->respond(100, std::move(trying), now);
+  c.client.emplace(kind, isReliable(target->flow.transport), config_.timers, now, std::move(bytes),
+                   [this, id, out = target->flow](std::string_view b) {
+                     if (!wire_.send(out, b))
+                       if (Context* x = findContext(id)) x->clientFailed = true;
+                   });
+  if (c.isInvite) c.timerC = now + config_.timerC;
   if (c.clientFailed) {
     c.client->onTransportError();
     if (!c.node.empty()) policy_.observe(c.node, UpstreamPolicy::Outcome::TransportError, std::nullopt, now);
@@ -182,7 +185,8 @@ void ProxyEngine::handleAck(SipMessage& msg, const Flow& in, TimePoint now) {
   // The ACK for a 2xx is a request of its own, forwarded statelessly (§16.11).
   if (isLoop(msg, hex64(loopHash(msg)))) return;
   Rejection why{0, ""};
-  auto target = route(msg, in, why);
+  std::optional<Seconds> retryAfter;
+  auto target = route(msg, in, why, retryAfter, now);
   if (!target) {
     ++stats_.rejected["ACK without route"];
     return;
@@ -266,6 +270,14 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
   if (ctx->finalSent && !(ctx->isInvite && status < 300)) return;  // one final per transaction, except 2xx to INVITE
   msg_header_remove(msg.msg(), reinterpret_cast<msg_pub_t*>(sip), reinterpret_cast<msg_header_t*>(sip->sip_via));
   if (status >= 200) {
+    if (ctx->isInvite && status < 300 && !ctx->finalSent && ctx->forwarded) {
+      // The phone side of the dialog: the caller when it went upstream, else the callee.
+      const sip_t* f = ctx->forwarded->sip();
+      const url_t* u = ctx->node.empty() ? f->sip_to->a_url : f->sip_from->a_url;
+      if (!(f->sip_to && f->sip_to->a_tag))
+        policy_.onDialogEstablished(canonicalAor(sv(u->url_scheme), sv(u->url_user), sv(u->url_host)),
+                                    sv(f->sip_call_id->i_id));
+    }
     ctx->finalSent = true;
     ctx->timerC.reset();
   }
@@ -351,10 +363,12 @@ void ProxyEngine::observe(const Context& ctx, int status, const SipMessage* resp
 // ---------------------------------------------------------------------------------------
 // Our own responses and timers
 
-void ProxyEngine::replyStateless(const SipMessage& request, const Flow& in, int status, std::string_view reason) {
+void ProxyEngine::replyStateless(const SipMessage& request, const Flow& in, int status, std::string_view reason,
+                                 std::optional<Seconds> retryAfter) {
   if (status >= 300) ++stats_.rejected[std::string(reason)];
   const std::string tag = hex64(fnv1a(sv(request.sip()->sip_via->v_branch))).substr(0, 10);
-  wire_.send(in, buildResponse(request, status, reason, tag));
+  const std::string extra = retryAfter ? "Retry-After: " + std::to_string(retryAfter->count()) + "\r\n" : std::string();
+  wire_.send(in, buildResponse(request, status, reason, tag, extra));
 }
 
 void ProxyEngine::respondFromContext(Context& ctx, int status, std::string_view reason, TimePoint now) {
@@ -381,6 +395,13 @@ void ProxyEngine::onTimer(TimePoint now) {
     Context* ctx = findContext(id);
     if (ctx == nullptr || ctx->scheduled != when) continue;  // stale entry
     ctx->scheduled.reset();
+    if (ctx->client && ctx->clientFailed && ctx->client->state() != ClientTransaction::State::Terminated) {
+      // A retransmission could not be sent (TCP connection gone): a transport error (§17.1.4).
+      ctx->client->onTransportError();
+      if (!ctx->node.empty()) policy_.observe(ctx->node, UpstreamPolicy::Outcome::TransportError, std::nullopt, now);
+      if (ctx->local) finishLocal(*ctx, 0, nullptr);
+      else respondFromContext(*ctx, 503, "Service Unavailable", now);
+    }
     if (ctx->client && ctx->client->onTimer(now) == TimerOutcome::Timeout) {
       ++stats_.transactionTimeouts;
       spdlog::debug("transaction {} to {} timed out", ctx->clientKey, ctx->out.str());

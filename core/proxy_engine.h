@@ -25,14 +25,41 @@ struct NextHop {
   Endpoint endpoint;
 };
 
+/// What a request from a phone is, for the routing policy.
+enum class RequestKind { Register, NewDialog, InDialog, Other };
+
+struct RouteRequest {
+  std::string_view aor;            // the phone's address of record (To for REGISTER, From otherwise)
+  std::string_view method;
+  RequestKind kind;
+  std::string_view dialogNode;     // InDialog: the node the route set names, if any
+};
+
+struct RouteDecision {
+  std::optional<NextHop> hop;
+  Rejection rejection{503, "No Upstream Available"};   // when there is no hop
+  std::optional<Seconds> retryAfter;
+};
+
 /// The routing policy the proxy asks; routing/ implements it (core never depends on routing).
 class UpstreamPolicy {
 public:
   virtual ~UpstreamPolicy() = default;
-  /// The node a request from a phone goes to; nullopt when no node can take it.
-  virtual std::optional<NextHop> upstreamFor(std::string_view aor, std::string_view method) = 0;
+  /// Where a request from a phone goes, or why it does not.
+  virtual RouteDecision routeFromPhone(const RouteRequest& request, TimePoint now) = 0;
   /// The configured node at this address, if the address is one.
   virtual std::optional<NextHop> nodeAt(const Endpoint& address) const = 0;
+  /// A request from upstream node `node` towards the phone registered as `aor`: nullopt accepts it.
+  virtual std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
+                                                      TimePoint now) {
+    (void)aor, (void)node, (void)inDialog, (void)now;
+    return std::nullopt;
+  }
+  /// A 2xx to a REGISTER from `node` left `aor` registered there.
+  virtual void onRegistered(std::string_view aor, std::string_view node, TimePoint now) { (void)aor, (void)node, (void)now; }
+  /// A call of `aor` was established (2xx to INVITE) / ended (BYE): failback waits for idle phones.
+  virtual void onDialogEstablished(std::string_view aor, std::string_view callId) { (void)aor, (void)callId; }
+  virtual void onDialogEnded(std::string_view callId) { (void)callId; }
 
   enum class Outcome { Answered, Unavailable, Timeout, TransportError };
   /// Passive health accounting: how a transaction forwarded to `node` ended. Unavailable is a
@@ -97,7 +124,8 @@ private:
   bool isLoop(const SipMessage& msg, const std::string& hash) const;
   bool refersToUs(const url_t* url) const;
   /// Pops our Route entries, fixes strict routing, and decides the next hop.
-  std::optional<Target> route(SipMessage& msg, const Flow& in, Rejection& why);
+  std::optional<Target> route(SipMessage& msg, const Flow& in, Rejection& why, std::optional<Seconds>& retryAfter,
+                              TimePoint now);
   void addVia(SipMessage& msg, const Flow& out, const std::string& branch) const;
   std::string viaValue(const Flow& out, const std::string& branch) const;
   void finishLocal(Context& ctx, int status, const SipMessage* response);
@@ -107,7 +135,8 @@ private:
   void decrementMaxForwards(SipMessage& msg) const;
   std::string uriFor(const Flow& facing, const std::string& user, std::string_view params) const;
 
-  void replyStateless(const SipMessage& request, const Flow& in, int status, std::string_view reason);
+  void replyStateless(const SipMessage& request, const Flow& in, int status, std::string_view reason,
+                      std::optional<Seconds> retryAfter = std::nullopt);
   void respondFromContext(Context& ctx, int status, std::string_view reason, TimePoint now);
   void sendCancel(Context& ctx, TimePoint now);
   void recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now);

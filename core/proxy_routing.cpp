@@ -2,6 +2,7 @@
 // hop, and the headers a proxy adds on the way (Via, Record-Route, Path, Max-Forwards).
 #include "core/flow_token.h"
 #include "core/proxy_context.h"
+#include "core/register_outcome.h"
 #include "core/sip_uri.h"
 #include "core/sofia.h"
 
@@ -13,6 +14,10 @@ namespace switchback {
 namespace {
 
 constexpr std::string_view kOurBranch = "z9hG4bKsb";
+
+bool isDialogCreatingMethod(sip_method_t m) {
+  return m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer;
+}
 
 msg_pub_t* pub(const SipMessage& m) { return reinterpret_cast<msg_pub_t*>(m.sip()); }
 msg_header_t* hdr(void* h) { return static_cast<msg_header_t*>(h); }
@@ -62,7 +67,8 @@ bool ProxyEngine::isLoop(const SipMessage& msg, const std::string& hash) const {
   return false;
 }
 
-std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flow& in, Rejection& why) {
+std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flow& in, Rejection& why,
+                                                      std::optional<Seconds>& retryAfter, TimePoint now) {
   sip_t* sip = msg.sip();
   std::optional<Flow> token;
   // §16.4: a strict router before us put our Record-Route URI in the Request-URI; the real
@@ -83,8 +89,15 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
     msg_header_remove(msg.msg(), pub(msg), hdr(sip->sip_route));
   }
 
-  if (policy_.nodeAt(in.remote)) {
+  const bool inDialog = sip->sip_to && sip->sip_to->a_tag;
+  if (auto from = policy_.nodeAt(in.remote)) {
     // From upstream: towards a phone, over the flow our Path or Record-Route token names.
+    const url_t* to = sip->sip_to->a_url;
+    if (auto rejection = policy_.acceptFromUpstream(canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host)),
+                                                    from->node, inDialog, now)) {
+      why = *rejection;
+      return std::nullopt;
+    }
     if (token) {
       auto flow = wire_.openFlow(*token);
       if (!flow) {
@@ -102,25 +115,30 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
     return Target{*flow, "", *flow};
   }
 
-  // From a phone: always towards an upstream node, the one its Route names or the policy's.
-  std::optional<NextHop> hop;
+  // From a phone: always towards an upstream node, as the policy decides.
+  const bool isRegister = sip->sip_request->rq_method == sip_method_register;
+  const url_t* aorUrl = isRegister ? sip->sip_to->a_url : sip->sip_from->a_url;
+  const std::string aor = canonicalAor(sv(aorUrl->url_scheme), sv(aorUrl->url_user), sv(aorUrl->url_host));
+  RouteRequest request{aor, msg.method(), RequestKind::Other, {}};
+  std::optional<NextHop> routeNode;
   if (sip->sip_route)
-    if (auto t = uriTarget(sip->sip_route->r_url)) hop = policy_.nodeAt(t->endpoint);
-  if (!hop) {
-    const url_t* aorUrl = sip->sip_request->rq_method == sip_method_register ? sip->sip_to->a_url : sip->sip_from->a_url;
-    const std::string aor = canonicalAor(sv(aorUrl->url_scheme), sv(aorUrl->url_user), sv(aorUrl->url_host));
-    hop = policy_.upstreamFor(aor, msg.method());
-  }
-  if (!hop) {
-    why = Rejection{503, "No Upstream Available"};
+    if (auto t = uriTarget(sip->sip_route->r_url)) routeNode = policy_.nodeAt(t->endpoint);
+  if (isRegister) request.kind = RequestKind::Register;
+  else if (inDialog) request.kind = RequestKind::InDialog;
+  else if (isDialogCreatingMethod(sip->sip_request->rq_method)) request.kind = RequestKind::NewDialog;
+  if (routeNode) request.dialogNode = routeNode->node;
+  RouteDecision decision = policy_.routeFromPhone(request, now);
+  if (!decision.hop) {
+    why = decision.rejection;
+    retryAfter = decision.retryAfter;
     return std::nullopt;
   }
-  auto flow = wire_.flowTo(hop->transport, hop->endpoint);
+  auto flow = wire_.flowTo(decision.hop->transport, decision.hop->endpoint);
   if (!flow) {
     why = Rejection{503, "Upstream Unreachable"};
     return std::nullopt;
   }
-  return Target{*flow, hop->node, std::nullopt};
+  return Target{*flow, decision.hop->node, std::nullopt};
 }
 
 std::string ProxyEngine::uriFor(const Flow& facing, const std::string& user, std::string_view params) const {
@@ -175,37 +193,9 @@ void ProxyEngine::decrementMaxForwards(SipMessage& msg) const {
 }
 
 void ProxyEngine::recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now) {
-  const sip_t* req = ctx.forwarded->sip();
-  const sip_t* rsp = response.sip();
-  const url_t* to = req->sip_to->a_url;
-  RegisterOutcome o;
-  o.aor = canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host));
-  o.node = ctx.node;
-  o.flow = ctx.in;
-  o.callId = sv(req->sip_call_id->i_id);
-  o.cseq = req->sip_cseq->cs_seq;
-  o.request = ctx.client->request();
-  if (req->sip_authorization) o.authorization = encodeHeaderValue(reinterpret_cast<const msg_header_t*>(req->sip_authorization));
-  for (const sip_contact_t* m = req->sip_contact; m; m = m->m_next) {
-    if (m->m_url->url_type == url_any) {
-      o.removeAll = true;
-      continue;
-    }
-    RegisterOutcome::Contact c;
-    c.uri = encodeUrl(m->m_url);
-    if (const char* inst = msg_header_find_param(m->m_common, "+sip.instance")) c.instance = inst;
-    if (const char* reg = msg_header_find_param(m->m_common, "reg-id")) c.regId = static_cast<std::uint32_t>(std::strtoul(reg, nullptr, 10));
-    for (const sip_contact_t* g = rsp->sip_contact; g; g = g->m_next) {
-      if (url_cmp(g->m_url, m->m_url) != 0) continue;
-      if (g->m_expires) c.expiresSeconds = static_cast<std::uint32_t>(std::strtoul(g->m_expires, nullptr, 10));
-      else if (rsp->sip_expires) c.expiresSeconds = static_cast<std::uint32_t>(rsp->sip_expires->ex_delta);
-      break;
-    }
-    o.contacts.push_back(std::move(c));
-  }
-  for (const sip_contact_t* g = rsp->sip_contact; g; g = g->m_next)
-    o.grantedContacts.push_back(encodeHeaderValue(reinterpret_cast<const msg_header_t*>(g)));
+  RegisterOutcome o = registerOutcome(*ctx.forwarded, response, ctx.node, ctx.in, ctx.client->request());
   bindings_.apply(o, now);
+  if (bindings_.find(o.aor)) policy_.onRegistered(o.aor, o.node, now);
   spdlog::debug("registration {} via {} on {}: {} contacts", o.aor, ctx.in.str(), o.node, o.contacts.size());
 }
 

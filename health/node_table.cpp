@@ -11,7 +11,7 @@ NodeTable::NodeTable(const UpstreamList& upstreams) {
     boost::system::error_code ec;
     auto address = boost::asio::ip::make_address(u.host, ec);
     if (ec) throw std::invalid_argument("upstream '" + u.name + "': host '" + u.host + "' is not an IP address");
-    nodes_.push_back(UpstreamNode{nodes_.size(), u.name, u.uri, u.transport, Endpoint{address, u.port}});
+    nodes_.push_back(UpstreamNode{nodes_.size(), u.name, u.uri, u.transport, Endpoint{address, u.port}, u.outboundProxy});
   }
 }
 

@@ -17,6 +17,7 @@ struct UpstreamNode {
   std::string uri;
   Transport transport = Transport::Udp;
   Endpoint endpoint;
+  bool outboundProxy = false;
 };
 
 /// The configured upstreams, resolved to addresses, in priority order.

@@ -15,6 +15,7 @@ struct UpstreamConfig {
   Transport transport = Transport::Udp;
   std::string host;                // IP literal (DNS names arrive with the health issue)
   std::uint16_t port = 5060;
+  bool outboundProxy = false;      // role: an outbound proxy (the advisory's outboundProxy settings apply)
 };
 
 using UpstreamList = std::vector<UpstreamConfig>;

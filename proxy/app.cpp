@@ -40,11 +40,14 @@ ProxyConfig proxyConfig(const Config& c) {
 
 App::App(const Config& config)
     : config_(config), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_), purgeTimer_(io_), nodes_(config.upstreams),
-      health_(config.health, nodes_), router_(nodes_, health_, [] { return Clock::now(); }),
+      health_(config.health, nodes_), router_(config.routing, nodes_, health_, bindings_),
       network_(io_, config.transport, *this, stats_) {
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, router_, bindings_, stats_,
                                           [] { return Clock::now(); });
   health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
+  reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_);
+  router_.setReregistrar(reregistrar_.get());
+  health_.onEdge([this](const UpstreamNode& n, const HealthEdge& e) { router_.onNodeEdge(n, e, Clock::now()); });
   if (config_.admin.enabled)
     admin_ = std::make_unique<AdminServer>(io_, config_.admin.host, config_.admin.port,
                                            [this](const std::string& m, const std::string& t) { return admin(m, t); });
@@ -77,6 +80,7 @@ void App::tick() {
     const TimePoint now = Clock::now();
     engine_->onTimer(now);
     health_.tick(now);
+    reregistrar_->tick(now);
     tick();
   });
 }
@@ -95,7 +99,9 @@ void App::purge() {
   purgeTimer_.expires_after(std::chrono::seconds(1));
   purgeTimer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    if (const auto n = bindings_.purgeExpired(Clock::now())) spdlog::debug("purged {} expired contacts", n);
+    const TimePoint now = Clock::now();
+    if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
+    router_.everySecond(now);
     purge();
   });
 }
@@ -110,8 +116,8 @@ void App::stop() {
 
 AdminServer::Reply App::admin(const std::string& method, const std::string& target) {
   if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-  const StatusView view{stats_,  bindings_, nodes_, health_, engine_->activeTransactions(), network_.tcpConnections(),
-                        Clock::now()};
+  const StatusView view{stats_,  bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
+                        network_.tcpConnections(), Clock::now()};
   const auto q = target.find('?');
   const std::string path = target.substr(0, q);
   const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);

@@ -8,7 +8,8 @@
 #include "health/health_monitor.h"
 #include "health/node_table.h"
 #include "proxy/admin_server.h"
-#include "routing/upstream_router.h"
+#include "routing/failover_router.h"
+#include "routing/reregistrar.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -43,9 +44,10 @@ private:
   BindingTable bindings_;
   NodeTable nodes_;
   HealthMonitor health_;
-  UpstreamRouter router_;
+  FailoverRouter router_;
   Network network_;
   std::unique_ptr<ProxyEngine> engine_;
+  std::unique_ptr<Reregistrar> reregistrar_;
   std::unique_ptr<AdminServer> admin_;
   std::uint64_t probeSeq_ = 0;
 };

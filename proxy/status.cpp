@@ -77,7 +77,15 @@ std::string renderStatusJson(const StatusView& v) {
     out += jsonEscape(name) + ":" + std::to_string(count);
   }
   const Stats& s = v.stats;
-  out += "}},\"transactions\":" + std::to_string(v.transactions) +
+  out += "}},\"failover\":{\"failovers\":" + std::to_string(v.router ? v.router->failovers() : 0) +
+         ",\"failbacks\":" + std::to_string(v.router ? v.router->failbacks() : 0) +
+         ",\"pending_registrants\":" + std::to_string(v.router ? v.router->pendingCount() : 0) +
+         ",\"reregistration\":{\"queued\":" + std::to_string(v.reregistrar ? v.reregistrar->queued() : 0) +
+         ",\"sent\":" + std::to_string(v.reregistrar ? v.reregistrar->sent() : 0) +
+         ",\"registered\":" + std::to_string(v.reregistrar ? v.reregistrar->succeeded() : 0) +
+         ",\"challenged\":" + std::to_string(v.reregistrar ? v.reregistrar->challenged() : 0) +
+         ",\"failed\":" + std::to_string(v.reregistrar ? v.reregistrar->failed() : 0) + "}";
+  out += "},\"transactions\":" + std::to_string(v.transactions) +
          ",\"tcp_connections\":" + std::to_string(v.tcpConnections) +
          ",\"counters\":{\"messages_in\":" + std::to_string(s.messagesIn) +
          ",\"messages_out\":" + std::to_string(s.messagesOut) + ",\"parse_errors\":" + std::to_string(s.parseErrors) +
@@ -114,7 +122,7 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
       out += (i ? "," : "") + jsonEscape(reg.grantedContacts[i]);
     out += "]}";
   }
-  out += "},\"last_registered_by\":\"phone\"}\n";
+  out += "},\"last_registered_by\":" + jsonEscape(registeredByName(b->lastRegisteredBy)) + "}\n";
   return out;
 }
 
@@ -156,6 +164,17 @@ std::string renderMetrics(const StatusView& v) {
   for (const auto& n : v.nodes.nodes())
     if (auto l = v.health.lastProbeLatency(n.index))
       out += "switchback_probe_latency_ms{node=" + jsonEscape(n.name) + "} " + std::to_string(l->count()) + "\n";
+  if (v.router) {
+    counter("switchback_failovers_total", "Registrants moved to a lower-priority node", v.router->failovers());
+    counter("switchback_failbacks_total", "Registrants moved back to a higher-priority node", v.router->failbacks());
+    gauge("switchback_pending_registrants", "Registrants waiting for a registration before signaling", v.router->pendingCount());
+  }
+  if (v.reregistrar) {
+    gauge("switchback_pacing_queue_depth", "Registrations Switchback waits to send, paced", v.reregistrar->queued());
+    counter("switchback_reregistrations_sent_total", "REGISTERs Switchback sent on phones' behalf", v.reregistrar->sent());
+    counter("switchback_reregistrations_succeeded_total", "Of those, registered", v.reregistrar->succeeded());
+    counter("switchback_reregistrations_challenged_total", "Of those, challenged (left to the phone)", v.reregistrar->challenged());
+  }
   gauge("switchback_transactions_active", "Proxy transactions in progress", v.transactions);
   gauge("switchback_tcp_connections", "Open TCP connections", v.tcpConnections);
   return out;

@@ -4,6 +4,8 @@
 #include "core/stats.h"
 #include "health/health_monitor.h"
 #include "health/node_table.h"
+#include "routing/failover_router.h"
+#include "routing/reregistrar.h"
 
 #include <string>
 #include <string_view>
@@ -16,6 +18,8 @@ struct StatusView {
   const BindingTable& bindings;
   const NodeTable& nodes;
   const HealthMonitor& health;
+  const FailoverRouter* router;
+  const Reregistrar* reregistrar;
   std::size_t transactions;
   std::size_t tcpConnections;
   TimePoint now;

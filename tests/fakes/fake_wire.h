@@ -52,9 +52,9 @@ private:
 /// One upstream, "primary" at 127.0.0.1:5070 over UDP.
 class FakePolicy : public UpstreamPolicy {
 public:
-  std::optional<NextHop> upstreamFor(std::string_view, std::string_view) override {
-    if (down) return std::nullopt;
-    return primary;
+  RouteDecision routeFromPhone(const RouteRequest&, TimePoint) override {
+    if (down) return RouteDecision{std::nullopt, {503, "No Upstream Available"}, std::nullopt};
+    return RouteDecision{primary, {}, std::nullopt};
   }
   std::optional<NextHop> nodeAt(const Endpoint& address) const override {
     if (address == primary.endpoint) return primary;

@@ -30,10 +30,11 @@ h.check(h.sipp("register.xml", sb.port, bob_port, inf=h.users(["bob"], "bob"), k
 b = sb.binding("sip:bob@example.com")
 print(f"   bob: contact {b['contacts'][0]['uri']}, flow {b['contacts'][0]['flow']['transport']} "
       f"{b['contacts'][0]['flow']['remote']}, registered on primary for {b['nodes']['primary']['expires_in']} s")
+alice = h.register_phone(sb.port, "alice")
 callee = h.sipp_background("uas_answer.xml", sb.port, bob_port, timeout=20, name="bob")
 time.sleep(0.3)
 start = time.monotonic()
-r = h.sipp("uac_call.xml", sb.port, service="bob", timeout=20, name="alice")
+r = h.sipp("uac_call.xml", sb.port, alice, service="bob", timeout=20, name="alice")
 callee.proc.wait(timeout=25)
 h.check(r.rc == 0 and callee.proc.returncode == 0,
         f"alice → Switchback → registrar → Switchback → bob: INVITE/180/200/ACK, re-INVITE, BYE in "

@@ -348,6 +348,14 @@ class Harness:
                 errors = f.read()
         return SippResult(rc, wall, stdout.decode(errors="replace"), errors, read_sipp_stats(trace + "-stats.csv"))
 
+    def register_phone(self, target, user, local_port=None, **kw):
+        """Registers one phone through Switchback and returns the port it registered from: calls it
+        makes must come from there (Switchback only lets registered phones start dialogs)."""
+        local_port = local_port or free_port()
+        r = self.sipp("register.xml", target, local_port, inf=self.users([user], f"{user}-{local_port}"), **kw)
+        self.require(r.rc == 0, f"{user} registered through Switchback", r)
+        return local_port
+
     def sipp_background(self, scenario, target, local_port, **kw):
         argv, trace = self.sipp_argv(scenario, target, local_port, **kw)
         p = Process(f"sipp-{local_port}", argv, trace + "-stdout.log")

@@ -12,13 +12,14 @@ sb = h.switchback([("primary", primary.uri)])
 b_port = free_port()
 r = h.sipp("register.xml", sb.port, b_port, inf=h.users(["bob"], "bob"))
 h.check(r.rc == 0, "phone B registered through Switchback", r)
+alice = h.register_phone(sb.port, "alice")
 
 
 def call(uas, uac, what):
     callee = h.sipp_background(uas, sb.port, b_port, timeout=20, name=uas)
     time.sleep(0.3)  # let B's SIPp bind its port
     start = time.monotonic()
-    r = h.sipp(uac, sb.port, service="bob", timeout=20, name=uac)
+    r = h.sipp(uac, sb.port, alice, service="bob", timeout=20, name=uac)
     wall = time.monotonic() - start
     callee.proc.wait(timeout=25)
     h.check(r.rc == 0, f"{what}: caller's scenario passed", r)

@@ -14,9 +14,10 @@ h.check(r.rc == 0, "an IPv6 phone registered through Switchback to the IPv4 regi
 b = sb.binding("sip:bob6@example.com")
 h.check(b is not None and b["contacts"][0]["flow"]["remote"] == f"[::1]:{bob_port}", "its flow is [::1]", b)
 
+alice = h.register_phone(sb.port, "alice", ipv6=True)
 callee = h.sipp_background("uas_answer.xml", sb.port, bob_port, timeout=20, name="bob6", ipv6=True)
 time.sleep(0.3)
-r = h.sipp("uac_call.xml", sb.port, service="bob6", timeout=20, name="alice6", ipv6=True)
+r = h.sipp("uac_call.xml", sb.port, alice, service="bob6", timeout=20, name="alice6", ipv6=True)
 callee.proc.wait(timeout=25)
 h.check(r.rc == 0, "an IPv6 phone calls another through the IPv4 registrar (re-INVITE, BYE)", r)
 h.check(callee.proc.returncode == 0, "the callee answered on [::1]", callee.output()[-1500:])

@@ -19,9 +19,10 @@ h.check(b is not None and b["contacts"][0]["uri"].endswith(":9;transport=UDP"), 
 h.check(b is not None and b["contacts"][0]["flow"]["remote"] == f"127.0.0.1:{nat_port}",
         "its flow is the observed source address", b)
 
+alice = h.register_phone(sb.port, "alice")
 callee = h.sipp_background("uas_answer.xml", sb.port, nat_port, timeout=20, name="nat-uas")
 time.sleep(0.3)
-r = h.sipp("uac_call.xml", sb.port, service="natphone", timeout=20, name="nat-uac")
+r = h.sipp("uac_call.xml", sb.port, alice, service="natphone", timeout=20, name="nat-uac")
 callee.proc.wait(timeout=25)
 h.check(r.rc == 0, "a call to the NATed phone completes (INVITE/180/200/ACK, re-INVITE, BYE)", r)
 h.check(callee.proc.returncode == 0, "the NATed phone received the call on its source port", callee.output()[-1500:])
@@ -40,7 +41,7 @@ for _ in range(100):
 h.check(reg is not None and reg["contacts"][0]["flow"]["transport"] == "TCP", "the TCP phone registered over TCP", reg)
 h.check(sb.status()["tcp_connections"] >= 1, "its connection is open")
 
-r = h.sipp("uac_call.xml", sb.port, service="tcpphone", timeout=15, name="tcp-uac")
+r = h.sipp("uac_call.xml", sb.port, alice, service="tcpphone", timeout=15, name="tcp-uac")
 h.check(r.rc == 0, "a UDP phone's call to the TCP phone completes, with two Record-Route entries", r)
 with open(f"{h.dir}/tcp-phone-{tcp_port}-messages.log", errors="replace") as f:
     invite_to_tcp = f.read()

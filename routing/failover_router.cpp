@@ -1,0 +1,240 @@
+#include "routing/failover_router.h"
+
+#include <spdlog/spdlog.h>
+
+namespace switchback {
+
+FailoverRouter::FailoverRouter(const RoutingConfig& config, const NodeTable& nodes, HealthMonitor& health,
+                               BindingTable& bindings)
+    : config_(config), nodes_(nodes), health_(health), bindings_(bindings) {}
+
+void FailoverRouter::setReregistrar(Reregistrar* r) {
+  reregistrar_ = r;
+  if (r) r->onDone([this](const std::string& aor, std::size_t node, Reregistrar::Result res) { reregistered(aor, node, res); });
+}
+
+FailoverSettings FailoverRouter::settingsFor(std::string_view aor) const {
+  // Upstreams act either as servers or as outbound proxies; the primary's role decides.
+  return resolveFailover(config_.failover, aor, nodes_.primary().outboundProxy);
+}
+
+NextHop FailoverRouter::hop(std::size_t i) const {
+  const UpstreamNode& n = nodes_.nodes()[i];
+  return NextHop{n.name, n.transport, n.endpoint};
+}
+
+std::optional<std::size_t> FailoverRouter::indexOf(std::string_view node) const {
+  if (const UpstreamNode* n = nodes_.findByName(node)) return n->index;
+  return std::nullopt;
+}
+
+std::vector<NodeView> FailoverRouter::views(std::string_view aor, TimePoint now) const {
+  const Binding* b = bindings_.find(aor);
+  std::vector<NodeView> v;
+  v.reserve(nodes_.nodes().size());
+  for (const auto& n : nodes_.nodes()) {
+    NodeView view;
+    view.usable = health_.usable(n.index, now);
+    if (b) {
+      auto it = b->nodes.find(n.name);
+      if (it != b->nodes.end() && it->second.registered && it->second.expires > now) {
+        view.registered = true;
+        view.registrationExpires = it->second.expires;
+      }
+    }
+    v.push_back(view);
+  }
+  return v;
+}
+
+void FailoverRouter::moveTo(Registrant& r, std::size_t node, TimePoint now) {
+  auto& current = r.state.current;
+  if (current && *current == node) return;
+  if (current && node > *current) {
+    r.state.failedOverAt = now;
+    ++failovers_;
+  } else if (current && node < *current) {
+    ++failbacks_;
+  }
+  current = node;
+}
+
+void FailoverRouter::registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now) {
+  if (r.pendingNode == node) return;
+  r.pendingNode = node;
+  if (reregistrar_) reregistrar_->request(aor, node, now);
+}
+
+RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint now) {
+  const std::string aor(req.aor);
+  const FailoverSettings s = settingsFor(aor);
+  const auto v = views(aor, now);
+  const RouteDecision noNode{std::nullopt, {503, "No Upstream Available"}, std::nullopt};
+
+  if (req.kind == RequestKind::Register) {
+    auto it = registrants_.find(aor);
+    const RegistrantState st = it == registrants_.end() ? RegistrantState{} : it->second.state;
+    const auto c = RegistrantPolicy::forRegister(s, st, v, now);
+    if (c.action == RegistrantPolicy::Action::Reject) return noNode;
+    return RouteDecision{hop(c.node), {}, std::nullopt};
+  }
+
+  if (req.kind == RequestKind::InDialog && !req.dialogNode.empty()) {
+    if (const auto idx = indexOf(req.dialogNode)) {
+      // onlySignalWithRegistered: a call set up via a node we are no longer registered on ends
+      // here, and nothing is sent to that node.
+      if (!RegistrantPolicy::mayUseDialogNode(s, v, *idx))
+        return RouteDecision{std::nullopt, {config_.sbc.dialogEndStatus, config_.sbc.dialogEndReason}, std::nullopt};
+      return RouteDecision{hop(*idx), {}, std::nullopt};
+    }
+  }
+
+  if (req.kind != RequestKind::NewDialog) {
+    auto it = registrants_.find(aor);
+    const RegistrantState st = it == registrants_.end() ? RegistrantState{} : it->second.state;
+    const auto node = RegistrantPolicy::preferredNode(s, st, v, now);
+    if (!node) return noNode;
+    return RouteDecision{hop(*node), {}, std::nullopt};
+  }
+
+  // A new dialog: only from phones registered through us.
+  if (config_.sbc.requireRegistration && bindings_.find(aor) == nullptr)
+    return RouteDecision{std::nullopt, {config_.sbc.rejectStatus, config_.sbc.rejectReason}, std::nullopt};
+  Registrant& r = registrants_[aor];
+  if (!r.state.current)
+    for (std::size_t i = 0; i < v.size() && !r.state.current; ++i)
+      if (v[i].registered) r.state.current = i;
+  if (r.pendingNode && !v[*r.pendingNode].usable) r.pendingNode.reset();
+  const auto c = RegistrantPolicy::forNewDialog(s, r.state, v, now);
+  switch (c.action) {
+  case RegistrantPolicy::Action::Reject:
+    return noNode;
+  case RegistrantPolicy::Action::Forward:
+    moveTo(r, c.node, now);
+    return RouteDecision{hop(c.node), {}, std::nullopt};
+  case RegistrantPolicy::Action::RegisterFirst:
+    registerOn(aor, r, c.node, now);
+    // Meanwhile a node the registrant is registered on still carries its calls.
+    if (r.state.current && *r.state.current != c.node && v[*r.state.current].usable && v[*r.state.current].registered)
+      return RouteDecision{hop(*r.state.current), {}, std::nullopt};
+    return RouteDecision{std::nullopt,
+                         {503, "Registering on " + nodes_.nodes()[c.node].name},
+                         config_.pacing.pendingRetryAfter};
+  }
+  return noNode;
+}
+
+std::optional<NextHop> FailoverRouter::nodeAt(const Endpoint& address) const {
+  if (const UpstreamNode* n = nodes_.findBySource(address)) return NextHop{n->name, n->transport, n->endpoint};
+  return std::nullopt;
+}
+
+std::optional<Rejection> FailoverRouter::acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
+                                                            TimePoint now) {
+  if (bindings_.find(aor) == nullptr) return std::nullopt;
+  const FailoverSettings s = settingsFor(aor);
+  const auto idx = indexOf(node);
+  if (!idx || RegistrantPolicy::mayUseDialogNode(s, views(aor, now), *idx)) return std::nullopt;
+  if (inDialog) return Rejection{config_.sbc.dialogEndStatus, config_.sbc.dialogEndReason};
+  return Rejection{config_.sbc.rejectStatus, config_.sbc.rejectReason};
+}
+
+void FailoverRouter::onRegistered(std::string_view aor, std::string_view node, TimePoint now) {
+  const auto idx = indexOf(node);
+  if (!idx) return;
+  Registrant& r = registrants_[std::string(aor)];
+  if (r.pendingNode == idx) r.pendingNode.reset();
+  if (reregistrar_ && !r.pendingNode) reregistrar_->cancel(std::string(aor));
+  moveTo(r, *idx, now);
+}
+
+void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result) {
+  auto it = registrants_.find(aor);
+  if (it == registrants_.end()) return;
+  Registrant& r = it->second;
+  if (result == Reregistrar::Result::Registered) {
+    if (r.pendingNode == node) r.pendingNode.reset();
+    moveTo(r, node, Clock::now());
+  }
+  // Challenged: the registrant stays pending until its phone's own refresh registers it there.
+}
+
+void FailoverRouter::onDialogEstablished(std::string_view aor, std::string_view callId) {
+  auto it = registrants_.find(std::string(aor));
+  if (it == registrants_.end()) {
+    if (bindings_.find(aor) == nullptr) return;
+    it = registrants_.emplace(std::string(aor), Registrant{}).first;
+  }
+  if (dialogs_.emplace(std::string(callId), std::string(aor)).second) ++it->second.state.activeDialogs;
+}
+
+void FailoverRouter::onDialogEnded(std::string_view callId) {
+  auto d = dialogs_.find(std::string(callId));
+  if (d == dialogs_.end()) return;
+  auto it = registrants_.find(d->second);
+  if (it != registrants_.end() && it->second.state.activeDialogs > 0) --it->second.state.activeDialogs;
+  dialogs_.erase(d);
+}
+
+void FailoverRouter::observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) {
+  static constexpr HealthMonitor::Outcome kMap[] = {HealthMonitor::Outcome::Answered, HealthMonitor::Outcome::Unavailable,
+                                                    HealthMonitor::Outcome::Timeout, HealthMonitor::Outcome::TransportError};
+  health_.observe(node, kMap[static_cast<int>(outcome)], retryAfter, now);
+}
+
+void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now) {
+  if (edge.nowUp) return;  // coming back is handled by each failBack.mode when its time comes
+  std::size_t affected = 0, queued = 0;
+  std::vector<std::string> aors;
+  bindings_.forEach([&](const Binding& b) { aors.push_back(b.aor); });
+  for (const auto& aor : aors) {
+    Registrant& r = registrants_[aor];
+    auto v = views(aor, now);
+    if (!r.state.current)
+      for (std::size_t i = 0; i < v.size() && !r.state.current; ++i)
+        if (v[i].registered) r.state.current = i;
+    if (r.state.current != node.index) continue;
+    ++affected;
+    const FailoverSettings s = settingsFor(aor);
+    const auto target = RegistrantPolicy::firstUsable(v);
+    if (!target) continue;
+    if (!s.reRegisterOn) {  // the nodes share registrations: requests simply go elsewhere
+      moveTo(r, *target, now);
+      continue;
+    }
+    // failRegistrationOn: the registration on the failed node is invalidated, silently.
+    if (s.failRegistrationOn) bindings_.invalidate(aor, node.name);
+    if (v[*target].registered) {
+      moveTo(r, *target, now);
+      continue;
+    }
+    r.state.failedOverAt = now;
+    registerOn(aor, r, *target, now);
+    ++queued;
+  }
+  spdlog::warn("failover from '{}': {} registrants affected, {} queued for registration elsewhere", node.name, affected,
+               queued);
+}
+
+void FailoverRouter::everySecond(TimePoint now) {
+  for (auto& [aor, r] : registrants_) {
+    if (!r.state.current || *r.state.current == 0) continue;
+    const FailoverSettings s = settingsFor(aor);
+    if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) continue;
+    auto v = views(aor, now);
+    if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) continue;  // not yet, or busy: next second
+    std::optional<std::size_t> best = RegistrantPolicy::firstUsable(v);
+    if (!config_.healthGatedFailback) best = 0;  // try the primary whatever the probes say
+    if (!best || *best >= *r.state.current) continue;
+    if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
+    else moveTo(r, *best, now);
+  }
+}
+
+std::size_t FailoverRouter::pendingCount() const {
+  std::size_t n = 0;
+  for (const auto& [aor, r] : registrants_) n += r.pendingNode ? 1 : 0;
+  return n;
+}
+
+} // namespace switchback

@@ -1,0 +1,70 @@
+#pragma once
+
+#include "core/binding_table.h"
+#include "core/proxy_engine.h"
+#include "health/health_monitor.h"
+#include "health/node_table.h"
+#include "routing/registrant_policy.h"
+#include "routing/reregistrar.h"
+#include "routing/routing_config.h"
+
+#include <string>
+#include <unordered_map>
+
+namespace switchback {
+
+/// The RRoFO-aware policy: per registrant a current working node and a registration state
+/// per node (from the binding table), decided by the advisory's parameters for that
+/// registrant's group. Re-registers bindings on failover and failback through the
+/// Reregistrar, paced.
+class FailoverRouter : public UpstreamPolicy {
+public:
+  FailoverRouter(const RoutingConfig& config, const NodeTable& nodes, HealthMonitor& health, BindingTable& bindings);
+
+  /// Set once the proxy engine exists (the Reregistrar sends through it).
+  void setReregistrar(Reregistrar* r);
+
+  RouteDecision routeFromPhone(const RouteRequest& request, TimePoint now) override;
+  std::optional<NextHop> nodeAt(const Endpoint& address) const override;
+  std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
+                                              TimePoint now) override;
+  void onRegistered(std::string_view aor, std::string_view node, TimePoint now) override;
+  void onDialogEstablished(std::string_view aor, std::string_view callId) override;
+  void onDialogEnded(std::string_view callId) override;
+  void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) override;
+
+  /// A node went down or came up (from the health monitor).
+  void onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now);
+  /// Once a second: timed failback (DNSTTL, duration), retried every second while busy.
+  void everySecond(TimePoint now);
+
+  FailoverSettings settingsFor(std::string_view aor) const;
+  std::size_t pendingCount() const;
+  std::uint64_t failovers() const { return failovers_; }
+  std::uint64_t failbacks() const { return failbacks_; }
+
+private:
+  struct Registrant {
+    RegistrantState state;
+    std::optional<std::size_t> pendingNode;   // waiting for a registration there before signaling
+  };
+
+  std::vector<NodeView> views(std::string_view aor, TimePoint now) const;
+  std::optional<std::size_t> indexOf(std::string_view node) const;
+  void moveTo(Registrant& r, std::size_t node, TimePoint now);
+  void registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now);
+  void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result);
+  NextHop hop(std::size_t i) const;
+
+  RoutingConfig config_;
+  const NodeTable& nodes_;
+  HealthMonitor& health_;
+  BindingTable& bindings_;
+  Reregistrar* reregistrar_ = nullptr;
+  std::unordered_map<std::string, Registrant> registrants_;
+  std::unordered_map<std::string, std::string> dialogs_;   // Call-ID → AOR of the phone in the call
+  std::uint64_t failovers_ = 0;
+  std::uint64_t failbacks_ = 0;
+};
+
+} // namespace switchback

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "core/binding_table.h"
+#include "core/network.h"
+#include "core/proxy_engine.h"
+#include "health/node_table.h"
+#include "routing/pacer.h"
+
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace switchback {
+
+/// Registers bindings on another node without the phones' passwords, paced per node:
+/// it replays the registrant's last successful REGISTER with its last Authorization
+/// (authOptimizedInFailover). A node that challenges the replay leaves the registrant to its
+/// phone's next refresh; other failures retry with the RFC 5626 backoff.
+class Reregistrar {
+public:
+  enum class Result { Registered, Challenged, Failed };
+  using Done = std::function<void(const std::string& aor, std::size_t node, Result result)>;
+
+  Reregistrar(const PacingConfig& config, const NodeTable& nodes, BindingTable& bindings, ProxyEngine& engine,
+              Wire& wire);
+
+  void onDone(Done done) { done_ = std::move(done); }
+  /// Queues a registration of `aor` on `node` (once; a second request while queued is ignored).
+  void request(const std::string& aor, std::size_t node, TimePoint now);
+  void cancel(const std::string& aor);
+  /// Releases what the pacers allow and the retries that are due.
+  void tick(TimePoint now);
+
+  std::size_t queued() const;
+  std::uint64_t sent() const { return sent_; }
+  std::uint64_t succeeded() const { return succeeded_; }
+  std::uint64_t challenged() const { return challenged_; }
+  std::uint64_t failed() const { return failed_; }
+
+private:
+  void send(const std::string& aor, std::size_t node, TimePoint now);
+  void finished(const std::string& aor, std::size_t node, Result result, TimePoint now);
+
+  PacingConfig config_;
+  const NodeTable& nodes_;
+  BindingTable& bindings_;
+  ProxyEngine& engine_;
+  Wire& wire_;
+  std::vector<Pacer> pacers_;                       // one per node
+  std::set<std::pair<std::string, std::size_t>> queued_;
+  std::map<std::string, int> failures_;
+  std::multimap<TimePoint, std::pair<std::string, std::size_t>> retries_;
+  std::mt19937_64 rng_;
+  Done done_;
+  std::uint64_t sent_ = 0, succeeded_ = 0, challenged_ = 0, failed_ = 0;
+};
+
+} // namespace switchback

@@ -1,0 +1,26 @@
+#pragma once
+
+#include "routing/failover_config.h"
+#include "routing/pacer.h"
+
+#include <string>
+
+namespace switchback {
+
+/// The SBC side: what a phone hears when it may not signal.
+struct SbcConfig {
+  bool requireRegistration = true;     // dialog-initiating requests need a registration through us
+  int rejectStatus = 403;
+  std::string rejectReason = "Not Registered via This Node";
+  int dialogEndStatus = 481;           // in-dialog signaling via a node the phone is not registered on
+  std::string dialogEndReason = "Call Ended: Not Registered via Node";
+};
+
+struct RoutingConfig {
+  FailoverConfig failover;
+  PacingConfig pacing;
+  SbcConfig sbc;
+  bool healthGatedFailback = true;     // timed failback only to a node the probes report up
+};
+
+} // namespace switchback
