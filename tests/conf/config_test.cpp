@@ -129,3 +129,48 @@ TEST_CASE("the shipped example configuration is valid", "[config]") {
   CHECK(c.upstreams.size() == 2);
   CHECK(c.upstreams[0].name == "primary");
 }
+
+TEST_CASE("failover parameters by the advisory's names, with groups and outbound-proxy scopes", "[config]") {
+  const Config c = loadConfigString(kMinimal + R"(
+failover:
+  reRegisterOn: 1
+  failRegistrationOn: 1
+  onlySignalWithRegistered: 0
+  failBack: { mode: duration, timeout: 30 }
+  outboundProxy: { failBack: { mode: DNSTTL } }
+registrant_groups:
+  - { name: sales, match: "sip:1*@example.com", failover: { reRegisterOn: 0 } }
+pacing: { registrations_per_second: 250, backoff_base_s: 10, backoff_max_s: 600, health_gated_failback: 0 }
+sbc: { require_registration: 0, reject_status: 488, reject_reason: "Register first" }
+)");
+  const auto& f = c.routing.failover;
+  CHECK(f.site.server.reRegisterOn == true);
+  CHECK(f.site.server.failRegistrationOn == true);
+  CHECK(f.site.server.onlySignalWithRegistered == false);
+  CHECK(f.site.server.failBackMode == FailBackMode::Duration);
+  CHECK(f.site.server.failBackTimeout == 30u);
+  CHECK(f.site.outboundProxy.failBackMode == FailBackMode::DnsTtl);
+  REQUIRE(f.groups.size() == 1);
+  CHECK(f.groups[0].failover.server.reRegisterOn == false);
+  CHECK(resolveFailover(f, "sip:100@example.com", false).reRegisterOn == false);
+  CHECK(resolveFailover(f, "sip:200@example.com", false).failBackTimeout == 60);  // 30 acts as 60
+  CHECK(c.routing.pacing.registrationsPerSecond == 250);
+  CHECK(c.routing.pacing.backoffBase == Seconds(10));
+  CHECK_FALSE(c.routing.healthGatedFailback);
+  CHECK_FALSE(c.routing.sbc.requireRegistration);
+  CHECK(c.routing.sbc.rejectStatus == 488);
+}
+
+TEST_CASE("out-of-range failover values state the allowed range", "[config]") {
+  CHECK_THAT(errorOf(kMinimal + "failover: { reRegisterOn: 2 }\n"),
+             Contains("test.yaml:4: failover.reRegisterOn: '2' is not allowed; allowed: 0, 1"));
+  CHECK_THAT(errorOf(kMinimal + "failover: { failBack: { timeout: 70000 } }\n"),
+             Contains("failover.failBack.timeout: '70000' is not allowed; allowed: 0, 60-65535 (1-59 act as 60)"));
+  CHECK_THAT(errorOf(kMinimal + "failover: { failBack: { mode: sometimes } }\n"),
+             Contains("allowed: newRequests, DNSTTL, registration, duration"));
+  CHECK_THAT(errorOf(kMinimal + "failover: { reregisteron: 1 }\n"), Contains("failover.reregisteron: unknown key"));
+  CHECK_THAT(errorOf(kMinimal + "registrant_groups: [{ name: a }]\n"), Contains("registrant_groups[0].match: missing"));
+  CHECK_THAT(errorOf(kMinimal + "pacing: { registrations_per_second: 0 }\n"), Contains("allowed: 1-100000"));
+  CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1:5060\"]\nupstreams: [{ name: a, uri: \"sip:127.0.0.1\", role: proxy }]\n"),
+             Contains("upstreams[0].role: 'proxy' is not allowed; allowed: server, outbound_proxy"));
+}
