@@ -298,8 +298,8 @@ class Harness:
     def kamailio(self, name="primary", secret="shared-secret"):
         return Kamailio(self, name, secret)
 
-    def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False):
-        return Switchback(self, self.binary, upstreams, extra_yaml, tcp, ipv6=ipv6)
+    def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback"):
+        return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6)
 
     def users(self, names, name="users"):
         path = os.path.join(self.dir, f"{name}.csv")
