@@ -198,7 +198,10 @@ void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
     if (x.backoffMax < x.backoffBase) r.fail(p, "pacing.backoff_max_s", "is below backoff_base_s");
   }
   if (const YAML::Node b = root["sbc"]) {
-    r.onlyKeys(b, "sbc", {"require_registration", "reject_status", "reject_reason", "dialog_end_status", "dialog_end_reason"});
+    r.onlyKeys(b, "sbc", {"require_registration", "reject_status", "reject_reason", "dialog_end_status", "dialog_end_reason",
+                          "max_phone_expires_s"});
+    if (b["max_phone_expires_s"])
+      c.sbc.maxPhoneExpires = Seconds(r.integer(b["max_phone_expires_s"], "sbc.max_phone_expires_s", 0, 86400));
     auto& x = c.sbc;
     if (b["require_registration"]) x.requireRegistration = flag(r, b["require_registration"], "sbc.require_registration");
     if (b["reject_status"]) x.rejectStatus = static_cast<int>(r.integer(b["reject_status"], "sbc.reject_status", 400, 699));

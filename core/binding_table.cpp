@@ -44,7 +44,12 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
       if (existing != b.contacts.end()) b.contacts.erase(existing);
       continue;
     }
-    ContactBinding updated{c.uri, now + Seconds(c.expiresSeconds), c.instance, c.regId, outcome.flow};
+    const std::uint32_t phoneExpires =
+        outcome.phoneExpiresCap ? std::min(c.expiresSeconds, outcome.phoneExpiresCap) : c.expiresSeconds;
+    ContactBinding updated{c.uri, now + Seconds(phoneExpires), c.instance, c.regId, outcome.flow};
+    // A registration Switchback made on the phone's behalf told the phone nothing: its own
+    // expiry, and with it the time of its next refresh, stays as it was.
+    if (existing != b.contacts.end() && outcome.how != RegisteredBy::Phone) updated.expires = existing->expires;
     if (existing != b.contacts.end()) *existing = std::move(updated);
     else b.contacts.push_back(std::move(updated));
   }
@@ -61,8 +66,8 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
   node.registered = true;
   node.updated = now;
   node.grantedContacts = outcome.grantedContacts;
-  node.expires = now;
-  for (const auto& c : b.contacts) node.expires = std::max(node.expires, c.expires);
+  node.expires = now;  // what the node granted, which may outlast what the phone was told
+  for (const auto& c : outcome.contacts) node.expires = std::max(node.expires, now + Seconds(c.expiresSeconds));
 }
 
 const Binding* BindingTable::find(std::string_view aor) const {

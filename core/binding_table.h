@@ -63,6 +63,7 @@ struct RegisterOutcome {
   std::uint32_t cseq = 0;
   std::string request;
   std::string authorization;
+  std::uint32_t phoneExpiresCap = 0;           // the phone was granted at most this (0: no cap)
 };
 
 /// Registrant → contacts, flow, expiry, and registration state per upstream node.

@@ -265,6 +265,7 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
     if (ctx->cancelRequested) sendCancel(*ctx, now);
   } else if (ctx->isRegister && status < 300) {
     recordRegistration(*ctx, msg, now);
+    capPhoneExpiry(msg);
   }
   if (status == 100) return;  // hop by hop: we sent our own
   if (ctx->finalSent && !(ctx->isInvite && status < 300)) return;  // one final per transaction, except 2xx to INVITE

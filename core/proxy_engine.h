@@ -81,6 +81,7 @@ struct ProxyConfig {
   TimerConfig timers;
   std::size_t maxMessageBytes = 65535;
   Seconds timerC{180};          // RFC 3261 §16.6 step 11: INVITE with provisional but no final
+  Seconds maxPhoneExpires{0};   // cap on the registration expiry told to phones (0: none)
 };
 
 /// RFC 3261 §16 transaction-stateful proxy between phones and upstream nodes. Requests from
@@ -140,6 +141,7 @@ private:
   void respondFromContext(Context& ctx, int status, std::string_view reason, TimePoint now);
   void sendCancel(Context& ctx, TimePoint now);
   void recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now);
+  void capPhoneExpiry(SipMessage& response) const;
   void forwardResponseStateless(SipMessage& msg);
 
   void schedule(Context& ctx);

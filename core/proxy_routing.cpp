@@ -194,9 +194,32 @@ void ProxyEngine::decrementMaxForwards(SipMessage& msg) const {
 
 void ProxyEngine::recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now) {
   RegisterOutcome o = registerOutcome(*ctx.forwarded, response, ctx.node, ctx.in, ctx.client->request());
+  o.phoneExpiresCap = static_cast<std::uint32_t>(config_.maxPhoneExpires.count());
   bindings_.apply(o, now);
   if (bindings_.find(o.aor)) policy_.onRegistered(o.aor, o.node, now);
   spdlog::debug("registration {} via {} on {}: {} contacts", o.aor, ctx.in.str(), o.node, o.contacts.size());
+}
+
+} // namespace switchback
+
+namespace switchback {
+
+void ProxyEngine::capPhoneExpiry(SipMessage& response) const {
+  // The phone refreshes sooner than the registrar asks, so a registration Switchback could not
+  // move to another node by itself is soon moved by the phone (the phone-driven path).
+  const auto cap = static_cast<unsigned long>(config_.maxPhoneExpires.count());
+  if (cap == 0) return;
+  sip_t* sip = response.sip();
+  su_home_t* home = response.home();
+  for (sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
+    if (m->m_expires == nullptr || std::strtoul(m->m_expires, nullptr, 10) <= cap) continue;
+    msg_header_replace_param(home, m->m_common, su_sprintf(home, "expires=%lu", cap));
+    msg_fragment_clear(m->m_common);
+  }
+  if (sip->sip_expires && sip->sip_expires->ex_delta > cap) {
+    sip->sip_expires->ex_delta = cap;
+    msg_fragment_clear(sip->sip_expires->ex_common);
+  }
 }
 
 } // namespace switchback

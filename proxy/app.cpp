@@ -33,6 +33,7 @@ ProxyConfig proxyConfig(const Config& c) {
   ProxyConfig p;
   p.timers = c.timers;
   p.maxMessageBytes = c.transport.maxMessageBytes;
+  p.maxPhoneExpires = c.routing.sbc.maxPhoneExpires;
   return p;
 }
 

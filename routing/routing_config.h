@@ -14,6 +14,7 @@ struct SbcConfig {
   std::string rejectReason = "Not Registered via This Node";
   int dialogEndStatus = 481;           // in-dialog signaling via a node the phone is not registered on
   std::string dialogEndReason = "Call Ended: Not Registered via Node";
+  Seconds maxPhoneExpires{600};        // the longest registration phones are granted (0: as the registrar says)
 };
 
 struct RoutingConfig {
