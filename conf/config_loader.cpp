@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -50,6 +51,7 @@ public:
   }
 
   const std::string& source() const { return source_; }
+  const std::string& path() const { return source_; }
 
 private:
   std::string source_;
@@ -211,6 +213,26 @@ void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
   }
 }
 
+// The credentials file: one registrant a line, "AOR USERNAME PASSWORD"; '#' starts a comment.
+void readCredentials(const Reader& r, const YAML::Node& node, const std::string& configPath, CredentialStore& out) {
+  r.onlyKeys(node, "credentials", {"file"});
+  if (!node["file"]) r.fail(node, "credentials.file", "missing; e.g. credentials: { file: credentials.txt }");
+  std::filesystem::path path = r.string(node["file"], "credentials.file");
+  if (path.is_relative() && !configPath.empty()) path = std::filesystem::path(configPath).parent_path() / path;
+  std::ifstream in(path);
+  if (!in) r.fail(node["file"], "credentials.file", "cannot read '" + path.string() + "'");
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    std::istringstream fields(line);
+    std::string aor, user, password, extra;
+    if (!(fields >> aor)) continue;
+    if (!(fields >> user >> password) || (fields >> extra) || aor.rfind("sip:", 0) != 0)
+      throw ConfigError(path.string() + ":" + std::to_string(n) + ": expected \"sip:user@domain username password\"");
+    out[aor] = DigestCredentials{user, password};
+  }
+}
+
 UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::string& key) {
   r.onlyKeys(node, key, {"name", "uri", "role"});
   UpstreamConfig u;
@@ -252,8 +274,8 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
 Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(r.source() + ": the file is empty");
-  r.onlyKeys(root, "", {"listen", "upstreams", "health", "failover", "registrant_groups", "pacing", "sbc", "log",
-                        "timers", "limits", "admin"});
+  r.onlyKeys(root, "", {"listen", "upstreams", "health", "failover", "registrant_groups", "pacing", "sbc", "credentials",
+                        "log", "timers", "limits", "admin"});
   readListen(r, root["listen"], c.transport);
 
   const YAML::Node ups = root["upstreams"];
@@ -276,6 +298,7 @@ Config read(const YAML::Node& root, const Reader& r) {
     if (hc["successes_to_up"]) h.successesToUp = static_cast<int>(r.integer(hc["successes_to_up"], "health.successes_to_up", 1, 100));
   }
   readRouting(r, root, c.routing);
+  if (root["credentials"]) readCredentials(r, root["credentials"], r.path(), c.routing.credentials);
   if (const YAML::Node log = root["log"]) {
     r.onlyKeys(log, "log", {"level"});
     if (log["level"]) {

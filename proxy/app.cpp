@@ -46,7 +46,8 @@ App::App(const Config& config)
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, router_, bindings_, stats_,
                                           [] { return Clock::now(); });
   health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
-  reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_);
+  reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_,
+                                               config_.routing.credentials);
   router_.setReregistrar(reregistrar_.get());
   health_.onEdge([this](const UpstreamNode& n, const HealthEdge& e) { router_.onNodeEdge(n, e, Clock::now()); });
   if (config_.admin.enabled)

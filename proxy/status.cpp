@@ -84,6 +84,7 @@ std::string renderStatusJson(const StatusView& v) {
          ",\"sent\":" + std::to_string(v.reregistrar ? v.reregistrar->sent() : 0) +
          ",\"registered\":" + std::to_string(v.reregistrar ? v.reregistrar->succeeded() : 0) +
          ",\"challenged\":" + std::to_string(v.reregistrar ? v.reregistrar->challenged() : 0) +
+         ",\"surrogate\":" + std::to_string(v.reregistrar ? v.reregistrar->surrogates() : 0) +
          ",\"failed\":" + std::to_string(v.reregistrar ? v.reregistrar->failed() : 0) + "}";
   out += "},\"transactions\":" + std::to_string(v.transactions) +
          ",\"tcp_connections\":" + std::to_string(v.tcpConnections) +

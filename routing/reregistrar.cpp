@@ -31,12 +31,33 @@ std::string replayRequest(const std::string& lastRegister, const std::string& vi
   return msg->serialize();
 }
 
+// The same request with Authorization (401) or Proxy-Authorization (407) set to `value`.
+std::string withAuthorization(const std::string& request, int status, const std::string& value, std::uint32_t cseq) {
+  SipMessage::ParseError error;
+  auto msg = SipMessage::parse(request, 65535, error);
+  if (!msg) return {};
+  sip_t* sip = msg->sip();
+  auto* pub = reinterpret_cast<msg_pub_t*>(sip);
+  while (sip->sip_authorization) msg_header_remove(msg->msg(), pub, reinterpret_cast<msg_header_t*>(sip->sip_authorization));
+  while (sip->sip_proxy_authorization)
+    msg_header_remove(msg->msg(), pub, reinterpret_cast<msg_header_t*>(sip->sip_proxy_authorization));
+  msg_header_t* h = status == 407
+                        ? reinterpret_cast<msg_header_t*>(sip_proxy_authorization_make(msg->home(), value.c_str()))
+                        : reinterpret_cast<msg_header_t*>(sip_authorization_make(msg->home(), value.c_str()));
+  msg_header_insert(msg->msg(), pub, h);
+  if (sip->sip_cseq) {
+    auto* fresh = sip_cseq_create(msg->home(), cseq, sip_method_register, nullptr);
+    msg_header_replace(msg->msg(), pub, reinterpret_cast<msg_header_t*>(sip->sip_cseq), reinterpret_cast<msg_header_t*>(fresh));
+  }
+  return msg->serialize();
+}
+
 } // namespace
 
 Reregistrar::Reregistrar(const PacingConfig& config, const NodeTable& nodes, BindingTable& bindings,
-                         ProxyEngine& engine, Wire& wire)
+                         ProxyEngine& engine, Wire& wire, CredentialStore credentials)
     : config_(config), nodes_(nodes), bindings_(bindings), engine_(engine), wire_(wire),
-      rng_(std::random_device{}()) {
+      credentials_(std::move(credentials)), rng_(std::random_device{}()) {
   for (std::size_t i = 0; i < nodes.nodes().size(); ++i) pacers_.emplace_back(config.registrationsPerSecond, rng_());
 }
 
@@ -86,17 +107,59 @@ void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) 
       [this, aor, node, phoneFlow, bytes](const LocalResult& r) {
         const TimePoint at = Clock::now();
         if (r.status >= 200 && r.status < 300 && r.response) {
-          SipMessage::ParseError error;
-          auto request = SipMessage::parse(*bytes, 65535, error);
-          if (request) {
-            bindings_.apply(registerOutcome(*request, *r.response, nodes_.nodes()[node].name, phoneFlow, *bytes,
-                                            RegisteredBy::Replay),
-                            at);
-            return finished(aor, node, Result::Registered, at);
-          }
+          recordSuccess(aor, node, phoneFlow, *bytes, *r.response, RegisteredBy::Replay);
+          return finished(aor, node, Result::Registered, at);
         }
+        if ((r.status == 401 || r.status == 407) && r.response && credentials_.count(aor))
+          return sendSurrogate(aor, node, phoneFlow, *bytes, *r.response, at);
         if (r.status == 401 || r.status == 407) return finished(aor, node, Result::Challenged, at);
         finished(aor, node, Result::Failed, at);
+      },
+      now);
+}
+
+void Reregistrar::recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
+                                const SipMessage& response, RegisteredBy how) {
+  SipMessage::ParseError error;
+  auto request = SipMessage::parse(bytes, 65535, error);
+  if (!request) return;
+  bindings_.apply(registerOutcome(*request, response, nodes_.nodes()[node].name, phoneFlow, bytes, how), Clock::now());
+  (void)aor;
+}
+
+void Reregistrar::sendSurrogate(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& replay,
+                                const SipMessage& challenge, TimePoint now) {
+  const sip_t* c = challenge.sip();
+  const msg_auth_t* auth = challenge.status() == 407 ? c->sip_proxy_authenticate : c->sip_www_authenticate;
+  SipMessage::ParseError error;
+  auto request = SipMessage::parse(replay, 65535, error);
+  const UpstreamNode& target = nodes_.nodes()[node];
+  auto flow = wire_.flowTo(target.transport, target.endpoint);
+  if (!request || !flow) return finished(aor, node, Result::Failed, now);
+  std::uniform_int_distribution<std::uint64_t> random;
+  const std::string cnonce = md5Hex(std::to_string(random(rng_))).substr(0, 16);
+  auto value = digestAuthorization(auth, "REGISTER", encodeUrl(request->sip()->sip_request->rq_url), credentials_.at(aor),
+                                   cnonce);
+  if (!value) return finished(aor, node, Result::Challenged, now);
+  const std::uint32_t cseq = request->sip()->sip_cseq->cs_seq + 1;
+  const int status = challenge.status();
+  auto bytes = std::make_shared<std::string>();
+  ++surrogates_;
+  engine_.originate(
+      *flow, "REGISTER",
+      [&](const std::string& via) {
+        // The replay with our answer to the challenge; its Via is replaced by this transaction's.
+        *bytes = replayRequest(withAuthorization(replay, status, *value, cseq), via, cseq, 65535);
+        return *bytes;
+      },
+      [this, aor, node, phoneFlow, bytes](const LocalResult& r) {
+        const TimePoint at = Clock::now();
+        if (r.status >= 200 && r.status < 300 && r.response) {
+          recordSuccess(aor, node, phoneFlow, *bytes, *r.response, RegisteredBy::Surrogate);
+          spdlog::info("{} registered on '{}' with its configured credentials (surrogate)", aor, nodes_.nodes()[node].name);
+          return finished(aor, node, Result::Registered, at);
+        }
+        finished(aor, node, r.status == 401 || r.status == 407 ? Result::Challenged : Result::Failed, at);
       },
       now);
 }

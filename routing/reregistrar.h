@@ -1,15 +1,18 @@
 #pragma once
 
 #include "core/binding_table.h"
+#include "core/digest.h"
 #include "core/network.h"
 #include "core/proxy_engine.h"
 #include "health/node_table.h"
 #include "routing/pacer.h"
+#include "routing/routing_config.h"
 
 #include <functional>
 #include <map>
 #include <random>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -25,7 +28,7 @@ public:
   using Done = std::function<void(const std::string& aor, std::size_t node, Result result)>;
 
   Reregistrar(const PacingConfig& config, const NodeTable& nodes, BindingTable& bindings, ProxyEngine& engine,
-              Wire& wire);
+              Wire& wire, CredentialStore credentials = {});
 
   void onDone(Done done) { done_ = std::move(done); }
   /// Queues a registration of `aor` on `node` (once; a second request while queued is ignored).
@@ -38,10 +41,16 @@ public:
   std::uint64_t sent() const { return sent_; }
   std::uint64_t succeeded() const { return succeeded_; }
   std::uint64_t challenged() const { return challenged_; }
+  std::uint64_t surrogates() const { return surrogates_; }
   std::uint64_t failed() const { return failed_; }
 
 private:
   void send(const std::string& aor, std::size_t node, TimePoint now);
+  /// (b) answers the node's challenge with the registrant's configured credentials.
+  void sendSurrogate(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& replay,
+                     const SipMessage& challenge, TimePoint now);
+  void recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
+                     const SipMessage& response, RegisteredBy how);
   void finished(const std::string& aor, std::size_t node, Result result, TimePoint now);
 
   PacingConfig config_;
@@ -49,13 +58,14 @@ private:
   BindingTable& bindings_;
   ProxyEngine& engine_;
   Wire& wire_;
+  CredentialStore credentials_;
   std::vector<Pacer> pacers_;                       // one per node
   std::set<std::pair<std::string, std::size_t>> queued_;
   std::map<std::string, int> failures_;
   std::multimap<TimePoint, std::pair<std::string, std::size_t>> retries_;
   std::mt19937_64 rng_;
   Done done_;
-  std::uint64_t sent_ = 0, succeeded_ = 0, challenged_ = 0, failed_ = 0;
+  std::uint64_t sent_ = 0, succeeded_ = 0, challenged_ = 0, failed_ = 0, surrogates_ = 0;
 };
 
 } // namespace switchback

@@ -1,9 +1,11 @@
 #pragma once
 
+#include "core/digest.h"
 #include "routing/failover_config.h"
 #include "routing/pacer.h"
 
 #include <string>
+#include <unordered_map>
 
 namespace switchback {
 
@@ -17,11 +19,16 @@ struct SbcConfig {
   Seconds maxPhoneExpires{600};        // the longest registration phones are granted (0: as the registrar says)
 };
 
+/// Per registrant (address of record) the credentials for surrogate registration, from the
+/// credentials file; secrets never reach a log.
+using CredentialStore = std::unordered_map<std::string, DigestCredentials>;
+
 struct RoutingConfig {
   FailoverConfig failover;
   PacingConfig pacing;
   SbcConfig sbc;
   bool healthGatedFailback = true;     // timed failback only to a node the probes report up
+  CredentialStore credentials;
 };
 
 } // namespace switchback
