@@ -1,9 +1,12 @@
 #include "conf/config.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -13,40 +16,77 @@ namespace switchback {
 
 namespace {
 
-// Walks the YAML tree keeping the key path and the file name, so every error says where.
+using Keys = std::set<std::string>;
+
+std::string joined(const Keys& keys) {
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+// What the person wrote instead, for "expected X, got Y".
+std::string kindOf(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing";
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return node.size() == 0 ? "an empty list" : "a list";
+  return "'" + node.Scalar() + "'";
+}
+
+// Walks the YAML tree keeping the file name, so every error says where.
 class Reader {
 public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
+  Reader(std::string source, const YAML::Node& root) : source_(std::move(source)) { indexEmptyValues(root, 0); }
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& what) const {
     std::string where = source_;
-    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
+    if (node.IsDefined()) {
+      const YAML::Mark mark = markOf(node);
+      if (mark.line >= 0) where += ":" + std::to_string(mark.line + 1);
+    }
     throw ConfigError(where + ": " + key + ": " + what);
   }
 
-  void onlyKeys(const YAML::Node& map, const std::string& key, const std::set<std::string>& allowed) const {
-    if (!map.IsMap()) fail(map, key.empty() ? "(top level)" : key, "expected a mapping of keys");
+  // A missing key has no node of its own: point at the mapping that should hold it.
+  [[noreturn]] void missing(const YAML::Node& parent, const std::string& key, const std::string& example) const {
+    fail(parent, key, "missing; required, e.g. " + example);
+  }
+
+  void onlyKeys(const YAML::Node& map, const std::string& key, const Keys& allowed) const {
+    const std::string where = key.empty() ? "(top level)" : key;
+    if (!map.IsMap()) fail(map, where, "expected a mapping with keys " + joined(allowed) + ", got " + kindOf(map));
+    Keys seen;
     for (const auto& kv : map) {
-      const auto name = kv.first.as<std::string>();
-      if (allowed.count(name)) continue;
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      fail(kv.first, key.empty() ? name : key + "." + name, "unknown key; allowed: " + list);
+      if (!kv.first.IsScalar()) fail(kv.first, where, "has a key that is " + kindOf(kv.first) + "; allowed: " + joined(allowed));
+      const std::string& name = kv.first.Scalar();
+      const std::string path = key.empty() ? name : key + "." + name;
+      if (!allowed.count(name)) fail(kv.first, path, "unknown key; allowed: " + joined(allowed));
+      // yaml-cpp keeps both entries and lookups find the first, so the second would be silently ignored.
+      if (!seen.insert(name).second) fail(kv.first, path, "appears twice in the same mapping; allowed: once");
     }
   }
 
+  YAML::Node nonEmptyList(const YAML::Node& parent, const std::string& key, const std::string& of,
+                          const std::string& example) const {
+    const YAML::Node node = parent[key];
+    if (!node.IsDefined()) missing(parent, key, example);
+    if (!node.IsSequence() || node.size() == 0)
+      fail(node, key, "expected a non-empty list of " + of + ", got " + kindOf(node) + "; e.g. " + example);
+    return node;
+  }
+
   std::string string(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar()) fail(node, key, "expected a string");
-    return node.as<std::string>();
+    if (!node.IsScalar()) fail(node, key, "expected a string, got " + kindOf(node));
+    return node.Scalar();
   }
 
   std::uint64_t integer(const YAML::Node& node, const std::string& key, std::uint64_t min, std::uint64_t max) const {
-    if (!node.IsScalar()) fail(node, key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    const auto text = node.as<std::string>();
+    const std::string range = std::to_string(min) + "-" + std::to_string(max);
+    if (!node.IsScalar()) fail(node, key, "expected an integer, got " + kindOf(node) + "; allowed: " + range);
+    const std::string& text = node.Scalar();
     std::uint64_t v = 0;
     const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc() || p != text.data() + text.size() || v < min || v > max)
-      fail(node, key, "'" + text + "' is not allowed; allowed: " + std::to_string(min) + "-" + std::to_string(max));
+      fail(node, key, "'" + text + "' is not allowed; allowed: " + range);
     return v;
   }
 
@@ -54,72 +94,115 @@ public:
   const std::string& path() const { return source_; }
 
 private:
+  // yaml-cpp marks an empty value ("timers:" and nothing after it) at the next token, which is
+  // usually the next line's key; remember the value's own key so errors point at its line.
+  void indexEmptyValues(const YAML::Node& node, int depth) {
+    if (depth > 32) return;  // deeper than any valid config; aliases could make it endless
+    if (node.IsMap()) {
+      for (const auto& kv : node) {
+        if (kv.second.IsNull()) emptyValueKeys_.emplace(kv.second.Mark().pos, kv.first.Mark());
+        else indexEmptyValues(kv.second, depth + 1);
+      }
+    } else if (node.IsSequence()) {
+      for (const auto& item : node) indexEmptyValues(item, depth + 1);
+    }
+  }
+
+  YAML::Mark markOf(const YAML::Node& node) const {
+    if (node.IsNull()) {
+      if (const auto it = emptyValueKeys_.find(node.Mark().pos); it != emptyValueKeys_.end()) return it->second;
+    }
+    return node.Mark();
+  }
+
   std::string source_;
+  std::map<int, YAML::Mark> emptyValueKeys_;
 };
 
 struct HostPort {
-  std::string host;
+  std::string host;       // without brackets
   std::uint16_t port;
+  std::string canonical;  // "[::1]:5060" however the address was spelled, to find duplicates
 };
 
-// "host:port" or "[v6]:port" with an IP literal host.
-HostPort parseHostPort(const Reader& r, const YAML::Node& node, const std::string& key, std::string_view text,
-                       std::optional<std::uint16_t> defaultPort) {
-  std::string host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) r.fail(node, key, "'" + std::string(text) + "' has an unclosed '['");
-    host = std::string(text.substr(1, close - 1));
-    const auto rest = text.substr(close + 1);
+// "host:port" or "[v6]:port" with an IP literal host. `text` is the value as written, for
+// messages; `hostPort` the part of it to parse.
+HostPort parseHostPort(const Reader& r, const YAML::Node& node, const std::string& key, const std::string& text,
+                       std::string_view hostPort, std::optional<std::uint16_t> defaultPort) {
+  const std::string quoted = "'" + text + "'";
+  const bool bracketed = !hostPort.empty() && hostPort.front() == '[';
+  std::string_view host = hostPort;
+  std::optional<std::string_view> port;
+  if (bracketed) {
+    const auto close = hostPort.find(']');
+    if (close == std::string_view::npos) r.fail(node, key, quoted + " has an unclosed '['; allowed: [IPv6]:PORT");
+    host = hostPort.substr(1, close - 1);
+    const auto rest = hostPort.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') r.fail(node, key, "'" + std::string(text) + "': expected ':' after ']'");
+      if (rest.front() != ':')
+        r.fail(node, key, quoted + " has '" + std::string(rest) + "' after ']'; allowed: ':' and a port 1-65535");
       port = rest.substr(1);
     }
-  } else {
-    const auto colon = text.rfind(':');
-    host = std::string(text.substr(0, colon));
-    if (colon != std::string_view::npos) port = text.substr(colon + 1);
+  } else if (const auto colon = hostPort.find(':'); colon != std::string_view::npos) {
+    if (hostPort.find(':', colon + 1) != std::string_view::npos)
+      r.fail(node, key, quoted + " has an IPv6 address without brackets; allowed: [IPv6]:PORT, e.g. [::1]:5060");
+    host = hostPort.substr(0, colon);
+    port = hostPort.substr(colon + 1);
   }
+
+  std::uint16_t portValue = defaultPort.value_or(0);
+  if (port) {
+    unsigned v = 0;
+    const auto [p, e] = std::from_chars(port->data(), port->data() + port->size(), v);
+    if (port->empty() || e != std::errc() || p != port->data() + port->size() || v < 1 || v > 65535)
+      r.fail(node, key, quoted + (port->empty() ? " has an empty port" : " has port " + std::string(*port)) + "; allowed: 1-65535");
+    portValue = static_cast<std::uint16_t>(v);
+  } else if (!defaultPort) {
+    r.fail(node, key, quoted + " has no port; allowed: HOST:PORT with PORT 1-65535");
+  }
+
+  const std::string hostText(host);
   boost::system::error_code ec;
-  boost::asio::ip::make_address(host, ec);
-  if (host.empty() || ec)
-    r.fail(node, key, "'" + std::string(text) + "' has host '" + host + "'; allowed: an IPv4 address or a bracketed IPv6 address");
-  if (port.empty()) {
-    if (!defaultPort) r.fail(node, key, "'" + std::string(text) + "' has no port; allowed: host:port");
-    return {host, *defaultPort};
+  std::string canonical;
+  if (bracketed) {
+    canonical = "[" + boost::asio::ip::make_address_v6(hostText, ec).to_string() + "]";
+    boost::system::error_code v4;
+    if (ec && (boost::asio::ip::make_address_v4(hostText, v4), !v4))
+      r.fail(node, key, quoted + " has an IPv4 address in brackets; allowed: brackets only around an IPv6 address");
+  } else {
+    canonical = boost::asio::ip::make_address_v4(hostText, ec).to_string();
   }
-  unsigned v = 0;
-  const auto [p, e] = std::from_chars(port.data(), port.data() + port.size(), v);
-  if (e != std::errc() || p != port.data() + port.size() || v < 1 || v > 65535)
-    r.fail(node, key, "'" + std::string(text) + "' has port " + std::string(port) + "; allowed: 1-65535");
-  return {host, static_cast<std::uint16_t>(v)};
+  if (ec || hostText.empty())
+    r.fail(node, key,
+           quoted + " has host '" + hostText + "'; allowed: an IPv4 address or a bracketed IPv6 address (not a DNS name)");
+  return {hostText, portValue, canonical + ":" + std::to_string(portValue)};
 }
 
 Transport parseTransport(const Reader& r, const YAML::Node& node, const std::string& key, std::string_view t,
-                         std::string_view text) {
+                         const std::string& text) {
   if (t == "udp" || t == "UDP") return Transport::Udp;
   if (t == "tcp" || t == "TCP") return Transport::Tcp;
-  r.fail(node, key, "'" + std::string(text) + "' has transport '" + std::string(t) + "'; allowed: udp, tcp");
+  r.fail(node, key, "'" + text + "' has transport '" + std::string(t) + "'; allowed: udp, tcp");
 }
 
-void readListen(const Reader& r, const YAML::Node& node, TransportConfig& t) {
-  if (!node.IsDefined()) r.fail(node, "listen", "missing; e.g. listen: [\"udp:127.0.0.1:5060\"]");
-  if (!node.IsSequence() || node.size() == 0)
-    r.fail(node, "listen", "expected a non-empty list of \"transport:host:port\"");
-  std::set<std::string> seen;
+void readListen(const Reader& r, const YAML::Node& root, TransportConfig& t) {
+  const YAML::Node node = r.nonEmptyList(root, "listen", "\"transport:host:port\"", "listen: [\"udp:127.0.0.1:5060\"]");
+  std::map<std::string, std::size_t> seen;  // canonical address → index of its first listing
   for (std::size_t i = 0; i < node.size(); ++i) {
     const std::string key = "listen[" + std::to_string(i) + "]";
     const std::string text = r.string(node[i], key);
     const auto colon = text.find(':');
-    if (colon == std::string::npos) r.fail(node[i], key, "'" + text + "': expected \"transport:host:port\"");
+    if (colon == std::string::npos)
+      r.fail(node[i], key, "'" + text + "' is not \"transport:host:port\"; allowed: e.g. udp:127.0.0.1:5060, tcp:[::1]:5060");
     ListenAddress l;
     l.transport = parseTransport(r, node[i], key, std::string_view(text).substr(0, colon), text);
-    const auto hp = parseHostPort(r, node[i], key, std::string_view(text).substr(colon + 1), std::nullopt);
+    const auto hp = parseHostPort(r, node[i], key, text, std::string_view(text).substr(colon + 1), std::nullopt);
     l.host = hp.host;
     l.port = hp.port;
-    if (!seen.insert(std::string(transportName(l.transport)) + hp.host + ":" + std::to_string(hp.port)).second)
-      r.fail(node[i], key, "'" + text + "' is listed twice");
+    const auto [first, fresh] = seen.emplace(std::string(transportName(l.transport)) + " " + hp.canonical, i);
+    if (!fresh)
+      r.fail(node[i], key,
+             "'" + text + "' is listed twice (also listen[" + std::to_string(first->second) + "]); allowed: each address once");
     t.listen.push_back(l);
   }
 }
@@ -173,13 +256,13 @@ void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
     c.failover.site = readScope(r, f, "failover");
   }
   if (const YAML::Node g = root["registrant_groups"]) {
-    if (!g.IsSequence()) r.fail(g, "registrant_groups", "expected a list of {name, match, failover}");
+    if (!g.IsSequence()) r.fail(g, "registrant_groups", "expected a list of {name, match, failover}, got " + kindOf(g));
     for (std::size_t i = 0; i < g.size(); ++i) {
       const std::string key = "registrant_groups[" + std::to_string(i) + "]";
       r.onlyKeys(g[i], key, {"name", "match", "failover"});
       RegistrantGroup group;
-      if (!g[i]["name"]) r.fail(g[i], key + ".name", "missing");
-      if (!g[i]["match"]) r.fail(g[i], key + ".match", "missing; e.g. match: \"sip:1*@example.com\"");
+      if (!g[i]["name"]) r.missing(g[i], key + ".name", "name: lobby-phones");
+      if (!g[i]["match"]) r.missing(g[i], key + ".match", "match: \"sip:1*@example.com\"");
       group.name = r.string(g[i]["name"], key + ".name");
       group.match = r.string(g[i]["match"], key + ".match");
       if (g[i]["failover"]) group.failover = readScope(r, g[i]["failover"], key + ".failover");
@@ -197,7 +280,14 @@ void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
     if (p["pending_retry_after_s"])
       x.pendingRetryAfter = Seconds(r.integer(p["pending_retry_after_s"], "pacing.pending_retry_after_s", 1, 3600));
     if (p["health_gated_failback"]) c.healthGatedFailback = flag(r, p["health_gated_failback"], "pacing.health_gated_failback");
-    if (x.backoffMax < x.backoffBase) r.fail(p, "pacing.backoff_max_s", "is below backoff_base_s");
+    const std::string base = std::to_string(x.backoffBase.count());
+    const std::string max = std::to_string(x.backoffMax.count());
+    // Blame the value the person wrote, as for the timers.
+    if (x.backoffMax < x.backoffBase && p["backoff_max_s"])
+      r.fail(p["backoff_max_s"], "pacing.backoff_max_s", max + " is below backoff_base_s (" + base + "); allowed: " + base + "-86400");
+    if (x.backoffMax < x.backoffBase)
+      r.fail(p["backoff_base_s"], "pacing.backoff_base_s",
+             base + " is above backoff_max_s (" + max + ", the default); allowed: 1-" + max + ", or set backoff_max_s");
   }
   if (const YAML::Node b = root["sbc"]) {
     r.onlyKeys(b, "sbc", {"require_registration", "reject_status", "reject_reason", "dialog_end_status", "dialog_end_reason",
@@ -236,15 +326,17 @@ void readCredentials(const Reader& r, const YAML::Node& node, const std::string&
 UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::string& key) {
   r.onlyKeys(node, key, {"name", "uri", "role"});
   UpstreamConfig u;
-  if (!node["name"]) r.fail(node, key + ".name", "missing");
+  if (!node["name"]) r.missing(node, key + ".name", "name: primary");
   u.name = r.string(node["name"], key + ".name");
   if (u.name.empty() || u.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
     r.fail(node["name"], key + ".name", "'" + u.name + "' is not allowed; allowed: letters, digits, '_' and '-'");
-  if (!node["uri"]) r.fail(node, key + ".uri", "missing; e.g. uri: \"sip:127.0.0.1:5070\"");
-  u.uri = r.string(node["uri"], key + ".uri");
+  if (!node["uri"]) r.missing(node, key + ".uri", "uri: \"sip:127.0.0.1:5070\"");
+  const YAML::Node uri = node["uri"];
+  const std::string uriKey = key + ".uri";
+  u.uri = r.string(uri, uriKey);
   std::string_view rest(u.uri);
   if (rest.substr(0, 4) != "sip:")
-    r.fail(node["uri"], key + ".uri", "'" + u.uri + "' is not allowed; allowed: sip:HOST[:PORT][;transport=udp|tcp]");
+    r.fail(uri, uriKey, "'" + u.uri + "' is not allowed; allowed: sip:HOST[:PORT][;transport=udp|tcp]");
   rest.remove_prefix(4);
   std::string_view params;
   if (const auto semi = rest.find(';'); semi != std::string_view::npos) {
@@ -257,37 +349,58 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
       r.fail(node["role"], key + ".role", "'" + role + "' is not allowed; allowed: server, outbound_proxy");
     u.outboundProxy = role == "outbound_proxy";
   }
-  const auto hp = parseHostPort(r, node["uri"], key + ".uri", rest, 5060);
+  const auto hp = parseHostPort(r, uri, uriKey, u.uri, rest, 5060);
   u.host = hp.host;
   u.port = hp.port;
+  bool transportSeen = false;
   while (!params.empty()) {
     const auto semi = params.find(';');
     const std::string_view p = params.substr(0, semi);
     params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
-    if (p.substr(0, 10) == "transport=") u.transport = parseTransport(r, node["uri"], key + ".uri", p.substr(10), u.uri);
-    else if (p != "lr")
-      r.fail(node["uri"], key + ".uri", "'" + u.uri + "' has parameter '" + std::string(p) + "'; allowed: transport, lr");
+    if (p.substr(0, 10) == "transport=") {
+      if (transportSeen) r.fail(uri, uriKey, "'" + u.uri + "' has transport twice; allowed: once");
+      transportSeen = true;
+      u.transport = parseTransport(r, uri, uriKey, p.substr(10), u.uri);
+    } else if (p != "lr") {
+      r.fail(uri, uriKey, "'" + u.uri + "' has parameter '" + std::string(p) + "'; allowed: transport=udp|tcp, lr");
+    }
   }
   return u;
 }
 
-Config read(const YAML::Node& root, const Reader& r) {
-  Config c;
-  if (!root.IsDefined() || root.IsNull()) throw ConfigError(r.source() + ": the file is empty");
-  r.onlyKeys(root, "", {"listen", "upstreams", "health", "failover", "registrant_groups", "pacing", "sbc", "credentials",
-                        "log", "timers", "limits", "admin"});
-  readListen(r, root["listen"], c.transport);
-
-  const YAML::Node ups = root["upstreams"];
-  if (!ups.IsDefined()) r.fail(root, "upstreams", "missing; list the registrars in priority order");
-  if (!ups.IsSequence() || ups.size() == 0) r.fail(ups, "upstreams", "expected a non-empty list of {name, uri}");
-  std::set<std::string> names;
+void readUpstreams(const Reader& r, const YAML::Node& root, UpstreamList& out) {
+  const YAML::Node ups = r.nonEmptyList(root, "upstreams", "{name, uri}", "upstreams: [{ name: primary, uri: \"sip:127.0.0.1:5070\" }]");
+  Keys names;
   for (std::size_t i = 0; i < ups.size(); ++i) {
     const std::string key = "upstreams[" + std::to_string(i) + "]";
-    c.upstreams.push_back(readUpstream(r, ups[i], key));
-    if (!names.insert(c.upstreams.back().name).second)
-      r.fail(ups[i]["name"], key + ".name", "'" + c.upstreams.back().name + "' is used twice; names must be unique");
+    out.push_back(readUpstream(r, ups[i], key));
+    if (!names.insert(out.back().name).second)
+      r.fail(ups[i]["name"], key + ".name", "'" + out.back().name + "' is used twice; allowed: unique names");
   }
+}
+
+void readTimers(const Reader& r, const YAML::Node& t, TimerConfig& c) {
+  r.onlyKeys(t, "timers", {"t1_ms", "t2_ms", "t4_ms"});
+  if (t["t1_ms"]) c.t1 = Millis(r.integer(t["t1_ms"], "timers.t1_ms", 10, 10000));
+  if (t["t2_ms"]) c.t2 = Millis(r.integer(t["t2_ms"], "timers.t2_ms", 10, 60000));
+  if (t["t4_ms"]) c.t4 = Millis(r.integer(t["t4_ms"], "timers.t4_ms", 100, 60000));
+  if (c.t2 >= c.t1) return;
+  const std::string t1 = std::to_string(c.t1.count());
+  const std::string t2 = std::to_string(c.t2.count());
+  // Blame the value the person wrote: with t2_ms left at its default, raising t1_ms is the mistake.
+  if (t["t2_ms"]) r.fail(t["t2_ms"], "timers.t2_ms", t2 + " is below t1_ms (" + t1 + "); allowed: " + t1 + "-60000");
+  r.fail(t["t1_ms"], "timers.t1_ms",
+         t1 + " is above t2_ms (" + t2 + ", the default); allowed: 10-" + t2 + ", or set t2_ms up to 60000");
+}
+
+Config read(const YAML::Node& root, const Reader& r) {
+  Config c;
+  if (!root.IsDefined() || root.IsNull())
+    throw ConfigError(r.source() + ": the file is empty; required: listen, upstreams");
+  r.onlyKeys(root, "", {"listen", "upstreams", "health", "failover", "registrant_groups", "pacing", "sbc", "credentials",
+                        "log", "timers", "limits", "admin"});
+  readListen(r, root, c.transport);
+  readUpstreams(r, root, c.upstreams);
 
   if (const YAML::Node hc = root["health"]) {
     r.onlyKeys(hc, "health", {"probe_interval_ms", "probe_timeout_ms", "failures_to_down", "successes_to_up"});
@@ -303,19 +416,12 @@ Config read(const YAML::Node& root, const Reader& r) {
     r.onlyKeys(log, "log", {"level"});
     if (log["level"]) {
       c.log.level = r.string(log["level"], "log.level");
-      static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+      static const Keys levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
       if (!levels.count(c.log.level))
         r.fail(log["level"], "log.level", "'" + c.log.level + "' is not allowed; allowed: trace, debug, info, warn, error, critical, off");
     }
   }
-  if (const YAML::Node t = root["timers"]) {
-    r.onlyKeys(t, "timers", {"t1_ms", "t2_ms", "t4_ms"});
-    if (t["t1_ms"]) c.timers.t1 = Millis(r.integer(t["t1_ms"], "timers.t1_ms", 10, 10000));
-    if (t["t2_ms"]) c.timers.t2 = Millis(r.integer(t["t2_ms"], "timers.t2_ms", 10, 60000));
-    if (t["t4_ms"]) c.timers.t4 = Millis(r.integer(t["t4_ms"], "timers.t4_ms", 100, 60000));
-    if (c.timers.t2 < c.timers.t1)
-      r.fail(t, "timers.t2_ms", std::to_string(c.timers.t2.count()) + " is below t1_ms; allowed: t1_ms-60000");
-  }
+  if (const YAML::Node t = root["timers"]) readTimers(r, t, c.timers);
   if (const YAML::Node l = root["limits"]) {
     r.onlyKeys(l, "limits", {"max_message_bytes", "max_tcp_connections", "tcp_idle_timeout_s"});
     if (l["max_message_bytes"]) c.transport.maxMessageBytes = r.integer(l["max_message_bytes"], "limits.max_message_bytes", 1024, 1048576);
@@ -324,34 +430,41 @@ Config read(const YAML::Node& root, const Reader& r) {
   }
   if (const YAML::Node a = root["admin"]) {
     r.onlyKeys(a, "admin", {"listen"});
-    if (!a["listen"]) r.fail(a, "admin.listen", "missing; e.g. admin: { listen: \"127.0.0.1:8080\" }");
+    if (!a["listen"]) r.missing(a, "admin.listen", "admin: { listen: \"127.0.0.1:8080\" }");
     const std::string text = r.string(a["listen"], "admin.listen");
-    const auto hp = parseHostPort(r, a["listen"], "admin.listen", text, std::nullopt);
+    const auto hp = parseHostPort(r, a["listen"], "admin.listen", text, text, std::nullopt);
     c.admin = AdminConfig{true, hp.host, hp.port};
   }
   return c;
 }
 
+std::string withLine(const std::string& source, const YAML::Mark& mark) {
+  return mark.line >= 0 ? source + ":" + std::to_string(mark.line + 1) : source;
+}
+
 } // namespace
 
 Config loadConfigString(const std::string& yaml, const std::string& sourceName) {
-  const Reader r(sourceName);
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(sourceName + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(withLine(sourceName, e.mark) + ": YAML syntax error: " + e.msg);
   }
   try {
+    const Reader r(sourceName, root);
     return read(root, r);
   } catch (const YAML::Exception& e) {
-    throw ConfigError(sourceName + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    // A safety net: the reader checks node kinds before converting, so this should not happen.
+    throw ConfigError(withLine(sourceName, e.mark) + ": " + e.msg);
   }
 }
 
 Config loadConfigFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw ConfigError(path + ": cannot read the file: it is a directory");
   std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot read the file");
+  if (!in) throw ConfigError(path + ": cannot read the file: " + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
   return loadConfigString(ss.str(), path);
