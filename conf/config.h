@@ -15,6 +15,10 @@ struct LogConfig {
   std::string level = "info";      // trace, debug, info, warn, error, critical, off
 };
 
+struct DnsConfig {
+  std::string resolvConf;          // empty: /etc/resolv.conf; sofia-sip's format also takes "port N"
+};
+
 struct AdminConfig {
   bool enabled = false;
   std::string host = "127.0.0.1";
@@ -26,6 +30,7 @@ struct Config {
   TransportConfig transport;
   TimerConfig timers;
   UpstreamList upstreams;
+  DnsConfig dns;
   HealthConfig health;
   RoutingConfig routing;
   LogConfig log;

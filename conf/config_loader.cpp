@@ -123,12 +123,24 @@ struct HostPort {
   std::string host;       // without brackets
   std::uint16_t port;
   std::string canonical;  // "[::1]:5060" however the address was spelled, to find duplicates
+  bool isName = false;    // a DNS name (only where names are allowed)
+  bool portGiven = false;
 };
+
+bool isDnsName(std::string_view h) {
+  if (h.empty() || h.size() > 253 || h.front() == '.' || h.front() == '-') return false;
+  bool letter = false;
+  for (char c : h) {
+    if (std::isalpha(static_cast<unsigned char>(c))) letter = true;
+    else if (!std::isdigit(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+  }
+  return letter;
+}
 
 // "host:port" or "[v6]:port" with an IP literal host. `text` is the value as written, for
 // messages; `hostPort` the part of it to parse.
 HostPort parseHostPort(const Reader& r, const YAML::Node& node, const std::string& key, const std::string& text,
-                       std::string_view hostPort, std::optional<std::uint16_t> defaultPort) {
+                       std::string_view hostPort, std::optional<std::uint16_t> defaultPort, bool allowName = false) {
   const std::string quoted = "'" + text + "'";
   const bool bracketed = !hostPort.empty() && hostPort.front() == '[';
   std::string_view host = hostPort;
@@ -162,6 +174,11 @@ HostPort parseHostPort(const Reader& r, const YAML::Node& node, const std::strin
   }
 
   const std::string hostText(host);
+  if (allowName && !bracketed && isDnsName(hostText)) {
+    boost::system::error_code v4;
+    boost::asio::ip::make_address_v4(hostText, v4);
+    if (v4) return {hostText, portValue, hostText + ":" + std::to_string(portValue), true, port.has_value()};
+  }
   boost::system::error_code ec;
   std::string canonical;
   if (bracketed) {
@@ -174,8 +191,10 @@ HostPort parseHostPort(const Reader& r, const YAML::Node& node, const std::strin
   }
   if (ec || hostText.empty())
     r.fail(node, key,
-           quoted + " has host '" + hostText + "'; allowed: an IPv4 address or a bracketed IPv6 address (not a DNS name)");
-  return {hostText, portValue, canonical + ":" + std::to_string(portValue)};
+           quoted + " has host '" + hostText + "'; allowed: " +
+               (allowName ? "an IPv4 address, a bracketed IPv6 address or a DNS name"
+                          : "an IPv4 address or a bracketed IPv6 address (not a DNS name)"));
+  return {hostText, portValue, canonical + ":" + std::to_string(portValue), false, port.has_value()};
 }
 
 Transport parseTransport(const Reader& r, const YAML::Node& node, const std::string& key, std::string_view t,
@@ -349,9 +368,11 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
       r.fail(node["role"], key + ".role", "'" + role + "' is not allowed; allowed: server, outbound_proxy");
     u.outboundProxy = role == "outbound_proxy";
   }
-  const auto hp = parseHostPort(r, uri, uriKey, u.uri, rest, 5060);
+  const auto hp = parseHostPort(r, uri, uriKey, u.uri, rest, 5060, /*allowName=*/true);
   u.host = hp.host;
   u.port = hp.port;
+  u.hostIsName = hp.isName;
+  u.portGiven = hp.portGiven;
   bool transportSeen = false;
   while (!params.empty()) {
     const auto semi = params.find(';');
@@ -397,8 +418,8 @@ Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError(r.source() + ": the file is empty; required: listen, upstreams");
-  r.onlyKeys(root, "", {"listen", "upstreams", "health", "failover", "registrant_groups", "pacing", "sbc", "credentials",
-                        "log", "timers", "limits", "admin"});
+  r.onlyKeys(root, "", {"listen", "upstreams", "dns", "health", "failover", "registrant_groups", "pacing", "sbc",
+                        "credentials", "log", "timers", "limits", "admin"});
   readListen(r, root, c.transport);
   readUpstreams(r, root, c.upstreams);
 
@@ -409,6 +430,10 @@ Config read(const YAML::Node& root, const Reader& r) {
     if (hc["probe_timeout_ms"]) h.probeTimeout = Millis(r.integer(hc["probe_timeout_ms"], "health.probe_timeout_ms", 10, 60000));
     if (hc["failures_to_down"]) h.failuresToDown = static_cast<int>(r.integer(hc["failures_to_down"], "health.failures_to_down", 1, 100));
     if (hc["successes_to_up"]) h.successesToUp = static_cast<int>(r.integer(hc["successes_to_up"], "health.successes_to_up", 1, 100));
+  }
+  if (const YAML::Node d = root["dns"]) {
+    r.onlyKeys(d, "dns", {"resolv_conf"});
+    if (d["resolv_conf"]) c.dns.resolvConf = r.string(d["resolv_conf"], "dns.resolv_conf");
   }
   readRouting(r, root, c.routing);
   if (root["credentials"]) readCredentials(r, root["credentials"], r.path(), c.routing.credentials);

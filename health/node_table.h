@@ -1,8 +1,11 @@
 #pragma once
 
+#include "core/clock.h"
 #include "core/flow.h"
+#include "health/dns_resolver.h"
 #include "health/upstream_config.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,13 +21,24 @@ struct UpstreamNode {
   Transport transport = Transport::Udp;
   Endpoint endpoint;
   bool outboundProxy = false;
+  std::string upstream;            // the configured upstream it came from
+  std::string dnsTarget;           // the host name it was resolved from; empty for IP literals
+  std::optional<Seconds> dnsTtl;   // the TTL of its DNS records (failBack.mode DNSTTL)
+  TimePoint dnsExpires{};
 };
 
 /// The configured upstreams, resolved to addresses, in priority order.
 class NodeTable {
 public:
-  /// Throws std::invalid_argument naming the node if its host is not an IP literal.
-  explicit NodeTable(const UpstreamList& upstreams);
+  using Resolved = std::map<std::string, std::vector<DnsTarget>>;  // host name → its targets
+
+  /// Upstreams with an IP literal are one node each; a DNS name becomes one node per target,
+  /// in SRV priority/weight order. Throws std::invalid_argument naming an upstream it cannot use.
+  explicit NodeTable(const UpstreamList& upstreams, const Resolved& resolved = {}, TimePoint now = {});
+
+  /// A re-resolution of `host`: nodes resolved from it take the new addresses and TTL of the
+  /// same targets (the set of nodes itself is fixed at start). Returns how many changed address.
+  std::size_t refresh(const std::string& host, const std::vector<DnsTarget>& targets, TimePoint now);
 
   const std::vector<UpstreamNode>& nodes() const { return nodes_; }
   const UpstreamNode& primary() const { return nodes_.front(); }

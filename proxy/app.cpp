@@ -39,8 +39,9 @@ ProxyConfig proxyConfig(const Config& c) {
 
 } // namespace
 
-App::App(const Config& config)
-    : config_(config), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_), purgeTimer_(io_), nodes_(config.upstreams),
+App::App(const Config& config, const NodeTable::Resolved& resolved)
+    : config_(config), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_), purgeTimer_(io_),
+      nodes_(config.upstreams, resolved, Clock::now()),
       health_(config.health, nodes_), router_(config.routing, nodes_, health_, bindings_),
       network_(io_, config.transport, *this, stats_) {
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, router_, bindings_, stats_,
@@ -50,6 +51,8 @@ App::App(const Config& config)
                                                config_.routing.credentials);
   router_.setReregistrar(reregistrar_.get());
   health_.onEdge([this](const UpstreamNode& n, const HealthEdge& e) { router_.onNodeEdge(n, e, Clock::now()); });
+  for (const auto& n : nodes_.nodes())
+    if (!n.dnsTarget.empty() && !dns_) dns_ = std::make_unique<DnsResolver>(io_, config_.dns.resolvConf);
   if (config_.admin.enabled)
     admin_ = std::make_unique<AdminServer>(io_, config_.admin.host, config_.admin.port,
                                            [this](const std::string& m, const std::string& t) { return admin(m, t); });
@@ -104,14 +107,37 @@ void App::purge() {
     const TimePoint now = Clock::now();
     if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
     router_.everySecond(now);
+    refreshDns(now);
     purge();
   });
+}
+
+void App::refreshDns(TimePoint now) {
+  if (!dns_) return;
+  for (const auto& u : config_.upstreams) {
+    if (!u.hostIsName || resolving_.count(u.host)) continue;
+    bool due = false;
+    for (const auto& n : nodes_.nodes()) due = due || (n.upstream == u.name && now >= n.dnsExpires);
+    if (!due) continue;
+    resolving_.insert(u.host);
+    dns_->resolve(u.host, u.transport, u.portGiven ? std::optional<std::uint16_t>(u.port) : std::nullopt,
+                  [this, host = u.host](std::vector<DnsTarget> targets, std::string error) {
+                    resolving_.erase(host);
+                    if (!error.empty()) {
+                      spdlog::warn("DNS: re-resolving '{}' failed ({}); keeping the addresses it had", host, error);
+                      return;
+                    }
+                    if (const auto changed = nodes_.refresh(host, targets, Clock::now()))
+                      spdlog::warn("DNS: '{}' now resolves differently: {} node addresses changed", host, changed);
+                  });
+  }
 }
 
 void App::stop() {
   tickTimer_.cancel();
   purgeTimer_.cancel();
   signals_.cancel();
+  dns_.reset();
   network_.stop();
   if (admin_) admin_->stop();
 }

@@ -15,13 +15,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <set>
 
 namespace switchback {
 
 /// The composition root: owns the event loop and builds every component from the config.
 class App : private MessageSink {
 public:
-  explicit App(const Config& config);
+  explicit App(const Config& config, const NodeTable::Resolved& resolved = {});
   ~App() override;
 
   /// Binds, serves until SIGTERM or SIGINT, returns the exit code.
@@ -32,6 +33,7 @@ private:
   void tick();
   void probe(const UpstreamNode& node, std::function<void(int)> answered);
   void purge();
+  void refreshDns(TimePoint now);
   void stop();
   AdminServer::Reply admin(const std::string& method, const std::string& target);
 
@@ -49,6 +51,8 @@ private:
   std::unique_ptr<ProxyEngine> engine_;
   std::unique_ptr<Reregistrar> reregistrar_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<DnsResolver> dns_;
+  std::set<std::string> resolving_;
   std::uint64_t probeSeq_ = 0;
 };
 

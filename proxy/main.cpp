@@ -1,6 +1,7 @@
 #include "conf/config.h"
 #include "proxy/app.h"
 #include "proxy/logging.h"
+#include "health/dns_resolver.h"
 
 #include <cstring>
 #include <iostream>
@@ -60,7 +61,12 @@ int main(int argc, char** argv) {
   }
   switchback::setupLogging(config.log);
   try {
-    switchback::App app(config);
+    // Upstreams given by DNS name are resolved (RFC 3263) before anything listens.
+    std::vector<std::tuple<std::string, switchback::Transport, std::optional<std::uint16_t>>> names;
+    for (const auto& u : config.upstreams)
+      if (u.hostIsName) names.emplace_back(u.host, u.transport, u.portGiven ? std::optional<std::uint16_t>(u.port) : std::nullopt);
+    const auto resolved = switchback::resolveAtStartup(names, config.dns.resolvConf, switchback::Millis(5000));
+    switchback::App app(config, resolved);
     return app.run();
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());

@@ -66,7 +66,10 @@ std::string renderStatusJson(const StatusView& v) {
            ",\"state\":" + jsonEscape(nodeStateName(h.state())) +
            ",\"usable\":" + (v.health.usable(n.index, v.now) ? "true" : "false") +
            ",\"since_s\":" + std::to_string(-secondsUntil(h.since(), v.now)) + ",\"reason\":" + jsonEscape(h.reason()) +
-           ",\"probe_latency_ms\":" + (latency ? std::to_string(latency->count()) : "null") + "}";
+           ",\"probe_latency_ms\":" + (latency ? std::to_string(latency->count()) : "null") +
+           ",\"dns\":" + (n.dnsTarget.empty() ? std::string("null")
+                                                  : "{\"target\":" + jsonEscape(n.dnsTarget) + ",\"ttl_s\":" +
+                                                        std::to_string(n.dnsTtl ? n.dnsTtl->count() : 0) + "}") + "}";
   }
   out += "],\"bindings\":{\"registrants\":" + std::to_string(v.bindings.size()) +
          ",\"contacts\":" + std::to_string(v.bindings.contactCount()) + ",\"registered_by_node\":{";

@@ -35,6 +35,7 @@ std::vector<NodeView> FailoverRouter::views(std::string_view aor, TimePoint now)
   for (const auto& n : nodes_.nodes()) {
     NodeView view;
     view.usable = health_.usable(n.index, now);
+    view.dnsTtl = n.dnsTtl;
     if (b) {
       auto it = b->nodes.find(n.name);
       if (it != b->nodes.end() && it->second.registered && it->second.expires > now) {

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsofia-sip-ua-dev libboost-dev libspdlog-dev libyaml-cpp-dev catch2
-  kamailio sip-tester python3 curl
+  kamailio sip-tester dnsmasq-base python3 curl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -319,3 +319,21 @@ TEST_CASE("out-of-range failover values state the allowed range", "[config]") {
   CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1:5060\"]\nupstreams: [{ name: a, uri: \"sip:127.0.0.1\", role: proxy }]\n"),
              Contains("upstreams[0].role: 'proxy' is not allowed; allowed: server, outbound_proxy"));
 }
+
+TEST_CASE("upstreams may be DNS names, resolved per RFC 3263", "[config]") {
+  const Config c = loadConfigString(R"(listen: ["udp:127.0.0.1:5060"]
+upstreams:
+  - { name: pool, uri: "sip:registrar.example.com" }
+  - { name: fixed, uri: "sip:backup.example.com:5090;transport=tcp" }
+dns: { resolv_conf: "/etc/switchback/resolv.conf" }
+)", "test.yaml");
+  CHECK(c.upstreams[0].hostIsName);
+  CHECK_FALSE(c.upstreams[0].portGiven);  // NAPTR/SRV
+  CHECK(c.upstreams[0].host == "registrar.example.com");
+  CHECK(c.upstreams[1].portGiven);        // A/AAAA only
+  CHECK(c.upstreams[1].port == 5090);
+  CHECK(c.dns.resolvConf == "/etc/switchback/resolv.conf");
+  CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1:5060\"]\nupstreams: [{ name: a, uri: \"sip:bad_host!\" }]\n"),
+             Contains("allowed: an IPv4 address, a bracketed IPv6 address or a DNS name"));
+  CHECK_THAT(errorOf(kMinimal + "dns: { server: 1.1.1.1 }\n"), Contains("dns.server: unknown key"));
+}

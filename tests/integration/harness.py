@@ -200,6 +200,30 @@ class Kamailio:
         return out
 
 
+class Dns:
+    """A DNS server on loopback (dnsmasq) serving SRV and A records with a chosen TTL, and a
+    resolv.conf (sofia-sip's format, with its port) for Switchback to use it."""
+
+    def __init__(self, harness, srv, hosts, ttl):
+        self.port = free_port()
+        self.dir = os.path.join(harness.dir, "dns")
+        os.makedirs(self.dir, exist_ok=True)
+        argv = ["dnsmasq", "--no-daemon", f"--port={self.port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+                "--no-resolv", "--no-hosts", f"--local-ttl={ttl}", f"--pid-file={self.dir}/pid", "--log-queries"]
+        for name, target, port, priority, weight in srv:
+            argv.append(f"--srv-host={name},{target},{port},{priority},{weight}")
+        for name, address in hosts:
+            argv.append(f"--host-record={name},{address},{ttl}")
+        self.process = Process("dnsmasq", argv, os.path.join(self.dir, "dnsmasq.log"))
+        harness.processes.append(self.process)
+        self.resolv_conf = os.path.join(self.dir, "resolv.conf")
+        with open(self.resolv_conf, "w") as f:
+            f.write(f"nameserver 127.0.0.1\nport {self.port}\n")
+        time.sleep(0.3)
+        if not self.process.alive():
+            raise RuntimeError(f"dnsmasq did not start:\n{self.process.output()[-2000:]}")
+
+
 class Switchback:
     def __init__(self, harness, binary, upstreams, extra_yaml="", tcp=True, name="switchback", ipv6=False):
         self.port = free_port()
@@ -297,6 +321,11 @@ class Harness:
     # --- processes -------------------------------------------------------------------------
     def kamailio(self, name="primary", secret="shared-secret"):
         return Kamailio(self, name, secret)
+
+    def dns(self, srv, hosts, ttl):
+        if shutil.which("dnsmasq") is None:
+            raise RuntimeError("dnsmasq is not installed (apt-get install dnsmasq-base)")
+        return Dns(self, srv, hosts, ttl)
 
     def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback"):
         return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6)
