@@ -31,6 +31,24 @@ std::string replayRequest(const std::string& lastRegister, const std::string& vi
   return msg->serialize();
 }
 
+// The same request asking for `seconds`: Expires and every Contact's expires (a 423's Min-Expires).
+std::string withExpires(const std::string& request, unsigned long seconds) {
+  SipMessage::ParseError error;
+  auto msg = SipMessage::parse(request, 65535, error);
+  if (!msg) return request;
+  sip_t* sip = msg->sip();
+  if (sip->sip_expires) {
+    sip->sip_expires->ex_delta = seconds;
+    msg_fragment_clear(sip->sip_expires->ex_common);
+  }
+  for (sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
+    if (m->m_expires == nullptr) continue;
+    msg_header_replace_param(msg->home(), m->m_common, su_sprintf(msg->home(), "expires=%lu", seconds));
+    msg_fragment_clear(m->m_common);
+  }
+  return msg->serialize();
+}
+
 // The same request with Authorization (401) or Proxy-Authorization (407) set to `value`.
 std::string withAuthorization(const std::string& request, int status, const std::string& value, std::uint32_t cseq) {
   SipMessage::ParseError error;
@@ -96,7 +114,8 @@ void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) 
   ++sent_;
   const Flow phoneFlow = b->contacts.front().flow;
   auto bytes = std::make_shared<std::string>();
-  const std::string last = b->lastRegister;
+  std::string last = b->lastRegister;
+  if (auto m = minExpires_.find(aor); m != minExpires_.end()) last = withExpires(last, m->second);
   const std::uint32_t cseq = b->cseq + 1;
   engine_.originate(
       *flow, "REGISTER",
@@ -113,6 +132,11 @@ void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) 
         if ((r.status == 401 || r.status == 407) && r.response && credentials_.count(aor))
           return sendSurrogate(aor, node, phoneFlow, *bytes, *r.response, at);
         if (r.status == 401 || r.status == 407) return finished(aor, node, Result::Challenged, at);
+        if (r.status == 423 && r.response && r.response->sip()->sip_min_expires && !minExpires_.count(aor)) {
+          // Interval Too Brief: ask again, at once, for the node's Min-Expires (RFC 3261 §10.3).
+          minExpires_[aor] = r.response->sip()->sip_min_expires->me_delta;
+          return pacers_[node].push(aor, at);
+        }
         finished(aor, node, Result::Failed, at);
       },
       now);
@@ -169,6 +193,7 @@ void Reregistrar::finished(const std::string& aor, std::size_t node, Result resu
   switch (result) {
   case Result::Registered:
     ++succeeded_;
+    minExpires_.erase(aor);
     queued_.erase({aor, node});
     failures_.erase(aor);
     spdlog::debug("{} registered on '{}' by replay", aor, nodes_.nodes()[node].name);

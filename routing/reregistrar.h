@@ -62,6 +62,7 @@ private:
   std::vector<Pacer> pacers_;                       // one per node
   std::set<std::pair<std::string, std::size_t>> queued_;
   std::map<std::string, int> failures_;
+  std::map<std::string, unsigned long> minExpires_;   // a node's 423 Min-Expires, per registrant
   std::multimap<TimePoint, std::pair<std::string, std::size_t>> retries_;
   std::mt19937_64 rng_;
   Done done_;

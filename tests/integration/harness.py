@@ -121,9 +121,10 @@ class Kamailio:
     """A registrar built from registrar.cfg.tmpl, listening on UDP and TCP 127.0.0.1:port.
     Registrars given the same secret accept each other's nonces (a failover pair)."""
 
-    def __init__(self, harness, name, secret="shared-secret", attempts=3):
+    def __init__(self, harness, name, secret="shared-secret", attempts=3, min_expires=60):
         self.name = name
         self.secret = secret
+        self.min_expires = min_expires
         self.harness = harness
         self.restarts = 0
         self.dir = os.path.join(harness.dir, name)
@@ -160,7 +161,8 @@ class Kamailio:
 
     def _start(self, secret, attempt):
         with open(os.path.join(HERE, "registrar.cfg.tmpl")) as f:
-            cfg = f.read().replace("@PORT@", str(self.port)).replace("@SECRET@", secret)
+            cfg = f.read().replace("@PORT@", str(self.port)).replace("@SECRET@", secret) \
+                .replace("@MIN_EXPIRES@", str(self.min_expires))
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
         with open(self.cfg, "w") as f:
             f.write(cfg)
@@ -319,8 +321,8 @@ class Harness:
                 sys.exit(1)
 
     # --- processes -------------------------------------------------------------------------
-    def kamailio(self, name="primary", secret="shared-secret"):
-        return Kamailio(self, name, secret)
+    def kamailio(self, name="primary", secret="shared-secret", min_expires=60):
+        return Kamailio(self, name, secret, min_expires=min_expires)
 
     def dns(self, srv, hosts, ttl):
         if shutil.which("dnsmasq") is None:
