@@ -81,7 +81,8 @@ int App::run() {
 void App::tick() {
   tickTimer_.expires_after(kTick);
   tickTimer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
+    // A handler already queued when stop() cancelled the timer still runs: the flag ends it.
+    if (ec || stopping_) return;
     const TimePoint now = Clock::now();
     engine_->onTimer(now);
     health_.tick(now);
@@ -103,7 +104,7 @@ void App::probe(const UpstreamNode& node, std::function<void(int)> answered) {
 void App::purge() {
   purgeTimer_.expires_after(std::chrono::seconds(1));
   purgeTimer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
+    if (ec || stopping_) return;
     const TimePoint now = Clock::now();
     if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
     router_.everySecond(now);
@@ -134,12 +135,16 @@ void App::refreshDns(TimePoint now) {
 }
 
 void App::stop() {
+  stopping_ = true;
   tickTimer_.cancel();
   purgeTimer_.cancel();
   signals_.cancel();
   dns_.reset();
   network_.stop();
   if (admin_) admin_->stop();
+  // Every source of work is closed above; an admin request still being read (10 s timeout)
+  // or a DNS query in flight must not hold the exit back.
+  io_.stop();
 }
 
 AdminServer::Reply App::admin(const std::string& method, const std::string& target) {

@@ -54,6 +54,7 @@ private:
   std::unique_ptr<DnsResolver> dns_;
   std::set<std::string> resolving_;
   std::uint64_t probeSeq_ = 0;
+  bool stopping_ = false;
 };
 
 } // namespace switchback
