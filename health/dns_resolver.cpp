@@ -74,18 +74,18 @@ void DnsResolver::armTimer() {
 }
 
 void DnsResolver::watch(int fd) {
-  auto s = std::make_unique<Socket>(Socket{asio::posix::stream_descriptor(io_, fd)});
-  Socket* raw = s.get();
-  sockets_[fd] = std::move(s);
-  auto loop = std::make_shared<std::function<void()>>();
-  *loop = [this, raw, fd, loop] {
-    raw->descriptor.async_wait(asio::posix::stream_descriptor::wait_read, [this, fd, loop](const boost::system::error_code& ec) {
-      if (ec || !sockets_.count(fd)) return;
-      sres_resolver_receive(res_, fd);
-      if (sockets_.count(fd)) (*loop)();
-    });
-  };
-  (*loop)();
+  sockets_[fd] = std::make_unique<Socket>(Socket{asio::posix::stream_descriptor(io_, fd)});
+  waitReadable(fd);
+}
+
+void DnsResolver::waitReadable(int fd) {
+  auto it = sockets_.find(fd);
+  if (it == sockets_.end()) return;
+  it->second->descriptor.async_wait(asio::posix::stream_descriptor::wait_read, [this, fd](const boost::system::error_code& ec) {
+    if (ec || !sockets_.count(fd)) return;
+    sres_resolver_receive(res_, fd);
+    waitReadable(fd);
+  });
 }
 
 void DnsResolver::unwatch(int fd) {

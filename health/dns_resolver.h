@@ -52,6 +52,7 @@ private:
   void query(std::uint16_t type, const std::string& name, std::function<void(void* const*)> answer);
   void armTimer();
   void watch(int fd);
+  void waitReadable(int fd);
   void unwatch(int fd);
 
   boost::asio::io_context& io_;

@@ -113,33 +113,38 @@ void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) 
   if (b == nullptr || b->lastRegister.empty() || b->contacts.empty() || !flow) return finished(aor, node, Result::Failed, now);
   ++sent_;
   const Flow phoneFlow = b->contacts.front().flow;
-  auto bytes = std::make_shared<std::string>();
   std::string last = b->lastRegister;
   if (auto m = minExpires_.find(aor); m != minExpires_.end()) last = withExpires(last, m->second);
-  const std::uint32_t cseq = b->cseq + 1;
+  originateRegister(*flow, std::move(last), b->cseq + 1, now,
+                    [this, aor, node, phoneFlow](const LocalResult& r, const std::string& bytes) {
+                      const TimePoint at = Clock::now();
+                      if (r.status >= 200 && r.status < 300 && r.response) {
+                        recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Replay);
+                        return finished(aor, node, Result::Registered, at);
+                      }
+                      if ((r.status == 401 || r.status == 407) && r.response && credentials_.count(aor))
+                        return sendSurrogate(aor, node, phoneFlow, bytes, *r.response, at);
+                      if (r.status == 401 || r.status == 407) return finished(aor, node, Result::Challenged, at);
+                      if (r.status == 423 && r.response && r.response->sip()->sip_min_expires && !minExpires_.count(aor)) {
+                        // Interval Too Brief: ask again, at once, for the node's Min-Expires (RFC 3261 §10.3).
+                        minExpires_[aor] = r.response->sip()->sip_min_expires->me_delta;
+                        return pacers_[node].push(aor, at);
+                      }
+                      finished(aor, node, Result::Failed, at);
+                    });
+}
+
+void Reregistrar::originateRegister(const Flow& flow, std::string request, std::uint32_t cseq, TimePoint now,
+                                    std::function<void(const LocalResult&, const std::string&)> outcome) {
+  // The request as sent (our Via, the new CSeq) is what the binding table keeps on success.
+  auto bytes = std::make_shared<std::string>();
   engine_.originate(
-      *flow, "REGISTER",
+      flow, "REGISTER",
       [&](const std::string& via) {
-        *bytes = replayRequest(last, via, cseq, 65535);
+        *bytes = replayRequest(request, via, cseq, 65535);
         return *bytes;
       },
-      [this, aor, node, phoneFlow, bytes](const LocalResult& r) {
-        const TimePoint at = Clock::now();
-        if (r.status >= 200 && r.status < 300 && r.response) {
-          recordSuccess(aor, node, phoneFlow, *bytes, *r.response, RegisteredBy::Replay);
-          return finished(aor, node, Result::Registered, at);
-        }
-        if ((r.status == 401 || r.status == 407) && r.response && credentials_.count(aor))
-          return sendSurrogate(aor, node, phoneFlow, *bytes, *r.response, at);
-        if (r.status == 401 || r.status == 407) return finished(aor, node, Result::Challenged, at);
-        if (r.status == 423 && r.response && r.response->sip()->sip_min_expires && !minExpires_.count(aor)) {
-          // Interval Too Brief: ask again, at once, for the node's Min-Expires (RFC 3261 §10.3).
-          minExpires_[aor] = r.response->sip()->sip_min_expires->me_delta;
-          return pacers_[node].push(aor, at);
-        }
-        finished(aor, node, Result::Failed, at);
-      },
-      now);
+      [bytes, outcome = std::move(outcome)](const LocalResult& r) { outcome(r, *bytes); }, now);
 }
 
 void Reregistrar::recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
@@ -166,26 +171,18 @@ void Reregistrar::sendSurrogate(const std::string& aor, std::size_t node, const 
                                    cnonce);
   if (!value) return finished(aor, node, Result::Challenged, now);
   const std::uint32_t cseq = request->sip()->sip_cseq->cs_seq + 1;
-  const int status = challenge.status();
-  auto bytes = std::make_shared<std::string>();
   ++surrogates_;
-  engine_.originate(
-      *flow, "REGISTER",
-      [&](const std::string& via) {
-        // The replay with our answer to the challenge; its Via is replaced by this transaction's.
-        *bytes = replayRequest(withAuthorization(replay, status, *value, cseq), via, cseq, 65535);
-        return *bytes;
-      },
-      [this, aor, node, phoneFlow, bytes](const LocalResult& r) {
-        const TimePoint at = Clock::now();
-        if (r.status >= 200 && r.status < 300 && r.response) {
-          recordSuccess(aor, node, phoneFlow, *bytes, *r.response, RegisteredBy::Surrogate);
-          spdlog::info("{} registered on '{}' with its configured credentials (surrogate)", aor, nodes_.nodes()[node].name);
-          return finished(aor, node, Result::Registered, at);
-        }
-        finished(aor, node, r.status == 401 || r.status == 407 ? Result::Challenged : Result::Failed, at);
-      },
-      now);
+  originateRegister(*flow, withAuthorization(replay, challenge.status(), *value, cseq), cseq, now,
+                    [this, aor, node, phoneFlow](const LocalResult& r, const std::string& bytes) {
+                      const TimePoint at = Clock::now();
+                      if (r.status >= 200 && r.status < 300 && r.response) {
+                        recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Surrogate);
+                        spdlog::info("{} registered on '{}' with its configured credentials (surrogate)", aor,
+                                     nodes_.nodes()[node].name);
+                        return finished(aor, node, Result::Registered, at);
+                      }
+                      finished(aor, node, r.status == 401 || r.status == 407 ? Result::Challenged : Result::Failed, at);
+                    });
 }
 
 void Reregistrar::finished(const std::string& aor, std::size_t node, Result result, TimePoint now) {
