@@ -4,6 +4,7 @@ the phone) and sends nothing to the primary; with 0 the hold goes to the primary
 goes on. The primary is frozen (SIGSTOP) long enough to fail over, then thawed (SIGCONT)."""
 import os
 import signal
+import socket
 import time
 
 from harness import Harness, wait_until
@@ -46,6 +47,24 @@ def run(only_signal):
         m = sb.metrics()
         h.check(m.get('switchback_rejected_total{reason="Call Ended: Not Registered via Node"}') == 1,
                 "the ended call is counted by reason")
+        # And nothing is accepted from that node: a new call for alice routed by the primary
+        # (which still has her old binding) is refused by Switchback, not delivered.
+        invite = ("INVITE sip:alice@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKdave1;rport\r\n"
+                  "Max-Forwards: 70\r\nFrom: <sip:dave@example.com>;tag=d1\r\nTo: <sip:alice@example.com>\r\n"
+                  "Call-ID: dave-1\r\nCSeq: 1 INVITE\r\nContact: <sip:dave@127.0.0.1:9>\r\nContent-Length: 0\r\n\r\n")
+        replies = []
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(3)
+            s.sendto(invite.encode(), ("127.0.0.1", primary.port))
+            try:
+                while not replies or replies[-1].startswith("SIP/2.0 100"):  # past the registrar's 100 Trying
+                    replies.append(s.recv(65535).decode(errors="replace"))
+            except socket.timeout:
+                pass
+        final = next((r for r in replies if not r.startswith("SIP/2.0 100")), None)
+        h.check(final is not None and final.startswith("SIP/2.0 403"),
+                "a request from the primary for alice, not registered there any more, is refused (403)", replies)
     else:
         h.check(caller.proc.returncode == 0 and "SIP/2.0 481" not in log,
                 "onlySignalWithRegistered=0: the hold goes through the primary and the call goes on to BYE", log[-1200:])
