@@ -13,7 +13,6 @@ struct ProxyEngine::Context {
   Flow in;
   Flow out;
   std::string node;                       // upstream node the request went to, if any
-  std::optional<SipMessage> request;      // as received (for our own responses)
   std::optional<SipMessage> forwarded;    // as sent (for ACK, CANCEL, the binding table)
   std::optional<ServerTransaction> server;
   std::optional<ClientTransaction> client;
