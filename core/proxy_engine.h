@@ -124,6 +124,7 @@ private:
   void fixTopVia(SipMessage& msg, const Flow& in) const;
   bool isLoop(const SipMessage& msg, const std::string& hash) const;
   bool refersToUs(const url_t* url) const;
+  std::optional<Flow> usableToken(std::string_view user) const;
   /// Pops our Route entries, fixes strict routing, and decides the next hop.
   std::optional<Target> route(SipMessage& msg, const Flow& in, Rejection& why, std::optional<Seconds>& retryAfter,
                               TimePoint now);

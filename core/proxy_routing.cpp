@@ -28,6 +28,14 @@ std::string hostForUri(const std::string& host) {
 
 } // namespace
 
+std::optional<Flow> ProxyEngine::usableToken(std::string_view user) const {
+  // A token comes back from the network: it must name one of our listeners, of its transport.
+  auto f = decodeFlowToken(user);
+  const auto& listeners = wire_.listeners();
+  if (!f || f->listener >= listeners.size() || listeners[f->listener].transport != f->transport) return std::nullopt;
+  return f;
+}
+
 bool ProxyEngine::refersToUs(const url_t* url) const {
   auto t = uriTarget(url);
   if (!t) return false;
@@ -74,7 +82,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   // §16.4: a strict router before us put our Record-Route URI in the Request-URI; the real
   // Request-URI is the last Route entry.
   if (refersToUs(sip->sip_request->rq_url) && sip->sip_route) {
-    if (auto f = decodeFlowToken(sv(sip->sip_request->rq_url->url_user))) {
+    if (auto f = usableToken(sv(sip->sip_request->rq_url->url_user))) {
       token = f;
       sip_route_t* last = sip->sip_route;
       while (last->r_next) last = last->r_next;
@@ -85,7 +93,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   }
   // §16.4: pop every Route entry that names us (two when we double-record-routed).
   while (sip->sip_route && refersToUs(sip->sip_route->r_url)) {
-    if (auto f = decodeFlowToken(sv(sip->sip_route->r_url->url_user))) token = f;
+    if (auto f = usableToken(sv(sip->sip_route->r_url->url_user))) token = f;
     msg_header_remove(msg.msg(), pub(msg), hdr(sip->sip_route));
   }
 

@@ -2,6 +2,8 @@
 
 #include "core/sofia.h"
 
+#include <sofia-sip/msg_protos.h>
+
 #include <cstring>
 #include <strings.h>
 
@@ -97,9 +99,13 @@ std::string SipMessage::serialize() const {
 namespace {
 
 bool hasErrorHeaderNamed(const sip_t* sip, const msg_hclass_t* cls) {
-  // A header that failed to parse is kept as an error header under its own name.
+  // The error list holds headers that failed to parse, as error headers carrying their name,
+  // and extra copies of single headers, as headers of their own class (whose fields are not
+  // an error header's: read er_name only from a real error header).
   for (const sip_error_t* e = sip->sip_error; e; e = e->er_next) {
-    if (e->er_name == nullptr) continue;
+    const msg_hclass_t* c = e->er_common->h_class;
+    if (c == cls) return true;
+    if (c != msg_error_class || e->er_name == nullptr) continue;
     if (strcasecmp(e->er_name, cls->hc_name) == 0) return true;
     if (cls->hc_short[0] && strcasecmp(e->er_name, cls->hc_short) == 0) return true;
   }

@@ -322,3 +322,28 @@ TEST_CASE("no upstream available: 503", "[proxy]") {
   REQUIRE(out.size() == 1);
   CHECK(parse(out[0].bytes).status() == 503);
 }
+
+// Regressions from a mutation run of the receive path under ASan (each crashed the process).
+TEST_CASE("a duplicated Max-Forwards is answered 400, not read as an error header", "[proxy]") {
+  Harness h;
+  std::string r = req("MESSAGE", "sip:bob@example.com");
+  r.insert(r.find("Max-Forwards: 70"), "Max-Forwards: 70\r\n");
+  h.receive(r, kPhone);
+  auto out = h.wire.take();
+  REQUIRE(out.size() == 1);
+  CHECK(parse(out[0].bytes).status() == 400);
+}
+
+TEST_CASE("a forged flow token naming a listener we do not have is ignored, not trusted", "[proxy]") {
+  Harness h;
+  h.receive(req("INVITE", "sip:alice@192.168.0.10:5062", "Route: <sip:sb-u9-0a010101-40000@127.0.0.1:5060;lr>\r\n",
+                "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKforged"),
+            kUpstream);
+  auto out = h.wire.take();
+  REQUIRE_FALSE(out.empty());
+  for (const auto& s : out) CHECK_FALSE(s.flow.remote == kPhone.remote);  // never sent to the forged flow
+  h.receive(req("INVITE", "sip:alice@192.168.0.10:5062", "Route: <sip:sb-t0-0a010101-40000@127.0.0.1:5060;lr>\r\n",
+                "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKforged2"),
+            kUpstream);  // transport does not match listener 0 (UDP)
+  for (const auto& s : h.wire.take()) CHECK_FALSE(s.flow.transport == Transport::Tcp);
+}
