@@ -105,7 +105,7 @@ bool hasErrorHeaderNamed(const sip_t* sip, const msg_hclass_t* cls) {
   for (const sip_error_t* e = sip->sip_error; e; e = e->er_next) {
     const msg_hclass_t* c = e->er_common->h_class;
     if (c == cls) return true;
-    if (c != msg_error_class || e->er_name == nullptr) continue;
+    if ((c != sip_error_class && c != msg_error_class) || e->er_name == nullptr) continue;
     if (strcasecmp(e->er_name, cls->hc_name) == 0) return true;
     if (cls->hc_short[0] && strcasecmp(e->er_name, cls->hc_short) == 0) return true;
   }
