@@ -329,6 +329,12 @@ class Harness:
             raise RuntimeError("dnsmasq is not installed (apt-get install dnsmasq-base)")
         return Dns(self, srv, hosts, ttl)
 
+    def registrar_srv(self, primary, secondary, ttl):
+        """registrar.test: SRV records naming primary.test (priority 10) and secondary.test (20)."""
+        return self.dns(srv=[("_sip._udp.registrar.test", "primary.test", primary.port, 10, 10),
+                             ("_sip._udp.registrar.test", "secondary.test", secondary.port, 20, 10)],
+                        hosts=[("primary.test", "127.0.0.1"), ("secondary.test", "127.0.0.1")], ttl=ttl)
+
     def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback"):
         return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6)
 

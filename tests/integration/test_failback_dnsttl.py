@@ -13,9 +13,7 @@ TTL = 5
 h = Harness(__doc__)
 primary = h.kamailio("primary")
 secondary = h.kamailio("secondary")
-dns = h.dns(srv=[("_sip._udp.registrar.test", "primary.test", primary.port, 10, 10),
-                 ("_sip._udp.registrar.test", "secondary.test", secondary.port, 20, 10)],
-            hosts=[("primary.test", "127.0.0.1"), ("secondary.test", "127.0.0.1")], ttl=TTL)
+dns = h.registrar_srv(primary, secondary, TTL)
 sb = h.switchback([("registrar", "sip:registrar.test")], extra_yaml=f"""
 dns: {{ resolv_conf: "{dns.resolv_conf}" }}
 failover: {{ reRegisterOn: 1, failRegistrationOn: 1, failBack: {{ mode: DNSTTL }} }}

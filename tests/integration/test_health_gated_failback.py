@@ -13,9 +13,7 @@ TTL = 3
 h = Harness(__doc__)
 primary = h.kamailio("primary")
 secondary = h.kamailio("secondary")
-dns = h.dns(srv=[("_sip._udp.registrar.test", "primary.test", primary.port, 10, 10),
-                 ("_sip._udp.registrar.test", "secondary.test", secondary.port, 20, 10)],
-            hosts=[("primary.test", "127.0.0.1"), ("secondary.test", "127.0.0.1")], ttl=TTL)
+dns = h.registrar_srv(primary, secondary, TTL)
 
 
 def start(gated):
