@@ -218,6 +218,10 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
 }
 
 void FailoverRouter::everySecond(TimePoint now) {
+  // Registrants whose bindings expired and who are in no call are forgotten.
+  std::erase_if(registrants_, [&](const auto& entry) {
+    return entry.second.state.activeDialogs == 0 && !entry.second.pendingNode && bindings_.find(entry.first) == nullptr;
+  });
   for (auto& [aor, r] : registrants_) {
     if (!r.state.current || *r.state.current == 0) continue;
     const FailoverSettings s = settingsFor(aor);
