@@ -49,6 +49,11 @@ public:
   virtual RouteDecision routeFromPhone(const RouteRequest& request, TimePoint now) = 0;
   /// The configured node at this address, if the address is one.
   virtual std::optional<NextHop> nodeAt(const Endpoint& address) const = 0;
+  /// A node with this IP address, whatever the port (a TCP upstream connects from any port).
+  virtual std::optional<NextHop> nodeAtHost(const boost::asio::ip::address& address) const {
+    (void)address;
+    return std::nullopt;
+  }
   /// A request from upstream node `node` towards the phone registered as `aor`: nullopt accepts it.
   virtual std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
                                                       TimePoint now) {

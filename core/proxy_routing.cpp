@@ -98,7 +98,12 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   }
 
   const bool inDialog = sip->sip_to && sip->sip_to->a_tag;
-  if (auto from = policy_.nodeAt(in.remote)) {
+  auto from = policy_.nodeAt(in.remote);
+  // A node that reaches us over a TCP connection of its own comes from an ephemeral port: it is
+  // the node if it comes from the node's host and carries our token for another flow (a phone's).
+  if (!from && in.transport == Transport::Tcp && token && !(token->remote == in.remote))
+    from = policy_.nodeAtHost(in.remote.address);
+  if (from) {
     // From upstream: towards a phone, over the flow our Path or Record-Route token names.
     const url_t* to = sip->sip_to->a_url;
     if (auto rejection = policy_.acceptFromUpstream(canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host)),

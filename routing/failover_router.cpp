@@ -130,6 +130,12 @@ std::optional<NextHop> FailoverRouter::nodeAt(const Endpoint& address) const {
   return std::nullopt;
 }
 
+std::optional<NextHop> FailoverRouter::nodeAtHost(const boost::asio::ip::address& address) const {
+  for (const auto& n : nodes_.nodes())
+    if (n.endpoint.address == address) return NextHop{n.name, n.transport, n.endpoint};
+  return std::nullopt;
+}
+
 std::optional<Rejection> FailoverRouter::acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
                                                             TimePoint now) {
   if (bindings_.find(aor) == nullptr) return std::nullopt;

@@ -26,6 +26,7 @@ public:
 
   RouteDecision routeFromPhone(const RouteRequest& request, TimePoint now) override;
   std::optional<NextHop> nodeAt(const Endpoint& address) const override;
+  std::optional<NextHop> nodeAtHost(const boost::asio::ip::address& address) const override;
   std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
                                               TimePoint now) override;
   void onRegistered(std::string_view aor, std::string_view node, TimePoint now) override;
