@@ -183,7 +183,8 @@ void ProxyEngine::handleAck(SipMessage& msg, const Flow& in, TimePoint now) {
     }
   }
   // The ACK for a 2xx is a request of its own, forwarded statelessly (§16.11).
-  if (isLoop(msg, hex64(loopHash(msg)))) return;
+  const std::string hash = hex64(loopHash(msg));
+  if (isLoop(msg, hash)) return;
   Rejection why{0, ""};
   std::optional<Seconds> retryAfter;
   auto target = route(msg, in, why, retryAfter, now);
@@ -192,8 +193,7 @@ void ProxyEngine::handleAck(SipMessage& msg, const Flow& in, TimePoint now) {
     return;
   }
   decrementMaxForwards(msg);
-  const std::string branch =
-      std::string(kOurBranch) + hex64(loopHash(msg)) + ".a" + hex64(fnv1a(sv(sip->sip_via->v_branch)));
+  const std::string branch = std::string(kOurBranch) + hash + ".a" + hex64(fnv1a(sv(sip->sip_via->v_branch)));
   addVia(msg, target->flow, branch);
   wire_.send(target->flow, msg.serialize());
 }
