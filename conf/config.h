@@ -13,6 +13,17 @@ namespace switchback {
 
 struct LogConfig {
   std::string level = "info";      // trace, debug, info, warn, error, critical, off
+  bool json = false;               // one JSON object per line, for log shippers
+};
+
+/// Bindings on disk, restored at start (empty path: kept in memory only).
+struct PersistenceConfig {
+  std::string path;
+  Millis flushInterval{200};       // the loss window after a crash
+};
+
+struct ShutdownConfig {
+  Millis drainTimeout{5000};       // SIGTERM: how long transactions in flight may take to finish
 };
 
 struct DnsConfig {
@@ -35,6 +46,8 @@ struct Config {
   RoutingConfig routing;
   LogConfig log;
   AdminConfig admin;
+  PersistenceConfig persistence;
+  ShutdownConfig shutdown;
 };
 
 /// A configuration error a person can act on: "FILE:LINE: key 'a.b': what is wrong (allowed: …)".

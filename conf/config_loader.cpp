@@ -419,7 +419,7 @@ Config read(const YAML::Node& root, const Reader& r) {
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError(r.source() + ": the file is empty; required: listen, upstreams");
   r.onlyKeys(root, "", {"listen", "upstreams", "dns", "health", "failover", "registrant_groups", "pacing", "sbc",
-                        "credentials", "log", "timers", "limits", "admin"});
+                        "credentials", "log", "timers", "limits", "admin", "persistence", "shutdown"});
   readListen(r, root, c.transport);
   readUpstreams(r, root, c.upstreams);
 
@@ -438,7 +438,12 @@ Config read(const YAML::Node& root, const Reader& r) {
   readRouting(r, root, c.routing);
   if (root["credentials"]) readCredentials(r, root["credentials"], r.path(), c.routing.credentials);
   if (const YAML::Node log = root["log"]) {
-    r.onlyKeys(log, "log", {"level"});
+    r.onlyKeys(log, "log", {"level", "format"});
+    if (log["format"]) {
+      const std::string f = r.string(log["format"], "log.format");
+      if (f != "text" && f != "json") r.fail(log["format"], "log.format", "'" + f + "' is not allowed; allowed: text, json");
+      c.log.json = f == "json";
+    }
     if (log["level"]) {
       c.log.level = r.string(log["level"], "log.level");
       static const Keys levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -459,6 +464,19 @@ Config read(const YAML::Node& root, const Reader& r) {
     const std::string text = r.string(a["listen"], "admin.listen");
     const auto hp = parseHostPort(r, a["listen"], "admin.listen", text, text, std::nullopt);
     c.admin = AdminConfig{true, hp.host, hp.port};
+  }
+  if (const YAML::Node p = root["persistence"]) {
+    r.onlyKeys(p, "persistence", {"path", "flush_interval_ms"});
+    if (!p["path"]) r.missing(p, "persistence.path", "persistence: { path: /var/lib/switchback/bindings.db }");
+    c.persistence.path = r.string(p["path"], "persistence.path");
+    if (c.persistence.path.empty()) r.fail(p["path"], "persistence.path", "is empty; give the database file's path");
+    if (p["flush_interval_ms"])
+      c.persistence.flushInterval = Millis(r.integer(p["flush_interval_ms"], "persistence.flush_interval_ms", 10, 60000));
+  }
+  if (const YAML::Node s = root["shutdown"]) {
+    r.onlyKeys(s, "shutdown", {"drain_timeout_ms"});
+    if (s["drain_timeout_ms"])
+      c.shutdown.drainTimeout = Millis(r.integer(s["drain_timeout_ms"], "shutdown.drain_timeout_ms", 0, 300000));
   }
   return c;
 }

@@ -25,6 +25,7 @@ std::string canonicalAor(std::string_view scheme, std::string_view user, std::st
 }
 
 void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
+  changed(outcome.aor);
   auto it = bindings_.find(outcome.aor);
   if (it == bindings_.end()) {
     if (outcome.removeAll) return;
@@ -79,7 +80,21 @@ void BindingTable::invalidate(std::string_view aor, std::string_view node) {
   auto it = bindings_.find(std::string(aor));
   if (it == bindings_.end()) return;
   auto n = it->second.nodes.find(node);
-  if (n != it->second.nodes.end()) n->second.registered = false;
+  if (n == it->second.nodes.end() || !n->second.registered) return;
+  n->second.registered = false;
+  changed(it->first);
+}
+
+void BindingTable::restore(Binding b) {
+  if (b.contacts.empty()) return;
+  std::string aor = b.aor;
+  bindings_.insert_or_assign(std::move(aor), std::move(b));
+}
+
+std::vector<std::string> BindingTable::takeChanged() {
+  std::vector<std::string> out(changed_.begin(), changed_.end());
+  changed_.clear();
+  return out;
 }
 
 std::size_t BindingTable::purgeExpired(TimePoint now) {
@@ -89,8 +104,13 @@ std::size_t BindingTable::purgeExpired(TimePoint now) {
     const auto before = contacts.size();
     std::erase_if(contacts, [&](const ContactBinding& c) { return c.expires <= now; });
     removed += before - contacts.size();
+    bool touched = contacts.size() != before;
     for (auto& [name, node] : it->second.nodes)
-      if (node.registered && node.expires <= now) node.registered = false;
+      if (node.registered && node.expires <= now) {
+        node.registered = false;
+        touched = true;
+      }
+    if (touched) changed(it->first);
     if (contacts.empty()) it = bindings_.erase(it);
     else ++it;
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace switchback {
@@ -82,12 +83,26 @@ public:
   std::size_t size() const { return bindings_.size(); }
   std::size_t contactCount() const;
 
+  /// A binding read back from the store at start.
+  void restore(Binding b);
+
+  /// Change tracking for the store: once on, every registrant added, changed or removed
+  /// since the last call is returned (each once).
+  void trackChanges() { tracking_ = true; }
+  std::vector<std::string> takeChanged();
+
   template <typename F> void forEach(F&& f) const {
     for (const auto& [aor, b] : bindings_) f(b);
   }
 
 private:
+  void changed(const std::string& aor) {
+    if (tracking_) changed_.insert(aor);
+  }
+
   std::unordered_map<std::string, Binding> bindings_;
+  bool tracking_ = false;
+  std::unordered_set<std::string> changed_;
 };
 
 /// The canonical form of an address of record used as the table's key: "sip:user@host",

@@ -234,6 +234,7 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
     return;
   }
   ++stats_.responsesByClass[responseClass(status)];
+  if (status >= 200) ++stats_.finalResponses[{std::string(msg.method()), responseClass(status)}];
   const auto branch = sv(sip->sip_via->v_branch);
   if (branch.substr(0, kOurBranch.size()) != kOurBranch) {
     ++stats_.responsesDropped;
@@ -452,6 +453,12 @@ void ProxyEngine::maybeRetire(std::uint64_t id) {
   clientIndex_.erase(ctx->clientKey);
   if (!ctx->cancelKey.empty()) clientIndex_.erase(ctx->cancelKey);
   contexts_.erase(id);
+}
+
+std::size_t ProxyEngine::unfinishedTransactions() const {
+  std::size_t n = 0;
+  for (const auto& [id, ctx] : contexts_) n += ctx->finalSent ? 0 : 1;
+  return n;
 }
 
 ProxyEngine::Context* ProxyEngine::findContext(std::uint64_t id) {

@@ -112,6 +112,8 @@ public:
   void onTimer(TimePoint now);
 
   std::size_t activeTransactions() const { return contexts_.size(); }
+  /// Transactions still waiting for a final response (not those only absorbing retransmissions).
+  std::size_t unfinishedTransactions() const;
 
 private:
   struct Context;

@@ -23,6 +23,7 @@ struct Stats {
   std::uint64_t transactionTimeouts = 0;
   std::map<std::string, std::uint64_t> requestsByMethod;
   std::map<std::string, std::uint64_t> responsesByClass;   // "1xx" … "6xx"
+  std::map<std::pair<std::string, std::string>, std::uint64_t> finalResponses;  // (CSeq method, class)
   std::map<std::string, std::uint64_t> rejected;           // by reason phrase we answered
 };
 

@@ -13,6 +13,8 @@ struct ListenAddress {
   Transport transport = Transport::Udp;
   std::string host;                  // an IPv4 or IPv6 literal
   std::uint16_t port = 5060;
+
+  bool operator==(const ListenAddress&) const = default;
 };
 
 struct TransportConfig {

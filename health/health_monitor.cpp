@@ -21,13 +21,16 @@ void HealthMonitor::tick(TimePoint now) {
     s.inFlight = seq;
     s.sentAt = now;
     s.nextProbe = now + config_.probeInterval;
-    probe_(nodes_.nodes()[i], [this, i, seq](int status) { answered(i, seq, status); });
+    probe_(nodes_.nodes()[i], [this, seq](int status) { answered(seq, status); });
   }
 }
 
-void HealthMonitor::answered(std::size_t index, std::uint64_t seq, int status) {
+void HealthMonitor::answered(std::uint64_t seq, int status) {
+  // By sequence number, not index: a reload may have moved the node meanwhile.
+  std::size_t index = 0;
+  while (index < slots_.size() && slots_[index].inFlight != seq) ++index;
+  if (index == slots_.size()) return;  // declared lost already, or superseded
   Slot& s = slots_[index];
-  if (s.inFlight != seq) return;  // declared lost already, or superseded
   s.inFlight = 0;
   if (status == 0) return apply(index, s.health.onFailure(now_, "OPTIONS could not be sent"));
   if (status == 503) return apply(index, s.health.onFailure(now_, "OPTIONS answered 503"));
@@ -48,6 +51,19 @@ void HealthMonitor::observe(std::string_view node, Outcome outcome, std::optiona
     if (retryAfter) return apply(n->index, h.onRetryAfter(now, *retryAfter));
     return apply(n->index, h.onFailure(now, "503 without Retry-After"));
   }
+}
+
+void HealthMonitor::reconfigure(const HealthConfig& config) {
+  config_ = config;
+  for (auto& s : slots_) s.health.reconfigure(config);
+}
+
+void HealthMonitor::remap(const NodeTable::Remap& remap) {
+  std::vector<std::optional<Slot>> carried(nodes_.nodes().size());
+  for (std::size_t i = 0; i < remap.size() && i < slots_.size(); ++i)
+    if (remap[i]) carried[*remap[i]] = std::move(slots_[i]);
+  slots_.clear();
+  for (auto& c : carried) slots_.push_back(c ? std::move(*c) : Slot{NodeHealth(config_), {}, 0, {}, {}});
 }
 
 void HealthMonitor::disable(std::size_t index, TimePoint now) { apply(index, slots_.at(index).health.disable(now)); }

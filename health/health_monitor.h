@@ -35,6 +35,12 @@ public:
   const NodeHealth& health(std::size_t index) const { return slots_.at(index).health; }
   std::optional<Millis> lastProbeLatency(std::size_t index) const { return slots_.at(index).latency; }
 
+  /// A reload: new thresholds and intervals; nodes keep their state.
+  void reconfigure(const HealthConfig& config);
+  /// A reload changed the node table: state follows each node by name; new nodes start fresh
+  /// and are probed at once.
+  void remap(const NodeTable::Remap& remap);
+
   void disable(std::size_t index, TimePoint now);
   void enable(std::size_t index, TimePoint now);
 
@@ -48,7 +54,7 @@ private:
   };
 
   void apply(std::size_t index, std::optional<HealthEdge> edge);
-  void answered(std::size_t index, std::uint64_t seq, int status);
+  void answered(std::uint64_t seq, int status);
 
   HealthConfig config_;
   const NodeTable& nodes_;

@@ -38,6 +38,8 @@ public:
   std::optional<HealthEdge> disable(TimePoint now);
   std::optional<HealthEdge> enable(TimePoint now);
 
+  void reconfigure(const HealthConfig& config) { config_ = config; }
+
   NodeState state() const { return state_; }
   /// Usable for traffic: up (or trying while still up) and not held off by Retry-After.
   bool usable(TimePoint now) const;

@@ -52,6 +52,16 @@ std::size_t NodeTable::refresh(const std::string& host, const std::vector<DnsTar
   return changed;
 }
 
+NodeTable::Remap NodeTable::replace(NodeTable&& fresh) {
+  Remap remap;
+  for (const auto& old : nodes_) {
+    const UpstreamNode* n = fresh.findByName(old.name);
+    remap.push_back(n ? std::optional<std::size_t>(n->index) : std::nullopt);
+  }
+  nodes_ = std::move(fresh.nodes_);
+  return remap;
+}
+
 const UpstreamNode* NodeTable::findBySource(const Endpoint& source) const {
   for (const auto& n : nodes_)
     if (n.endpoint == source) return &n;

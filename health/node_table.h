@@ -40,6 +40,11 @@ public:
   /// same targets (the set of nodes itself is fixed at start). Returns how many changed address.
   std::size_t refresh(const std::string& host, const std::vector<DnsTarget>& targets, TimePoint now);
 
+  /// Old node index → its index in the new table (by name), nullopt if it is gone.
+  using Remap = std::vector<std::optional<std::size_t>>;
+  /// A reload: takes `fresh`'s nodes and says where each old one went.
+  Remap replace(NodeTable&& fresh);
+
   const std::vector<UpstreamNode>& nodes() const { return nodes_; }
   const UpstreamNode& primary() const { return nodes_.front(); }
 

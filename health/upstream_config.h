@@ -18,6 +18,8 @@ struct UpstreamConfig {
   bool hostIsName = false;         // resolve `host` with DNS (NAPTR/SRV/A unless a port is given)
   bool portGiven = false;
   bool outboundProxy = false;      // role: an outbound proxy (the advisory's outboundProxy settings apply)
+
+  bool operator==(const UpstreamConfig&) const = default;
 };
 
 using UpstreamList = std::vector<UpstreamConfig>;

@@ -58,8 +58,8 @@ private:
 
 } // namespace
 
-AdminServer::AdminServer(boost::asio::io_context& io, const std::string& host, std::uint16_t port, Handler handler)
-    : acceptor_(io), endpoint_(boost::asio::ip::make_address(host), port), handler_(std::move(handler)) {}
+AdminServer::AdminServer(const std::string& host, std::uint16_t port, Handler handler)
+    : acceptor_(io_), endpoint_(boost::asio::ip::make_address(host), port), handler_(std::move(handler)) {}
 
 void AdminServer::start() {
   try {
@@ -73,11 +73,19 @@ void AdminServer::start() {
   }
   spdlog::info("admin endpoint on http://{}:{}", endpoint_.address().to_string(), endpoint_.port());
   accept();
+  thread_ = std::thread([this] { io_.run(); });
 }
 
+AdminServer::~AdminServer() { stop(); }
+
 void AdminServer::stop() {
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
+  if (!thread_.joinable()) return;
+  boost::asio::post(io_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    io_.stop();  // sessions in progress end with the loop
+  });
+  thread_.join();
 }
 
 void AdminServer::accept() {

@@ -1,8 +1,11 @@
 #include "proxy/app.h"
 
 #include "core/sip_builder.h"
+#include "proxy/logging.h"
 #include "proxy/status.h"
 
+#include <boost/asio/post.hpp>
+#include <future>
 #include <spdlog/spdlog.h>
 
 namespace switchback {
@@ -39,12 +42,12 @@ ProxyConfig proxyConfig(const Config& c) {
 
 } // namespace
 
-App::App(const Config& config, const NodeTable::Resolved& resolved)
-    : config_(config), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_), purgeTimer_(io_),
-      nodes_(config.upstreams, resolved, Clock::now()),
-      health_(config.health, nodes_), router_(config.routing, nodes_, health_, bindings_),
+App::App(const Config& config, const NodeTable::Resolved& resolved, std::string configPath)
+    : config_(config), configPath_(std::move(configPath)), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_),
+      purgeTimer_(io_), persistTimer_(io_), drainTimer_(io_), nodes_(config.upstreams, resolved, Clock::now()),
+      health_(config.health, nodes_), router_(config.routing, nodes_, health_, bindings_), policy_(router_),
       network_(io_, config.transport, *this, stats_) {
-  engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, router_, bindings_, stats_,
+  engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, policy_, bindings_, stats_,
                                           [] { return Clock::now(); });
   health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
   reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_,
@@ -53,8 +56,13 @@ App::App(const Config& config, const NodeTable::Resolved& resolved)
   health_.onEdge([this](const UpstreamNode& n, const HealthEdge& e) { router_.onNodeEdge(n, e, Clock::now()); });
   for (const auto& n : nodes_.nodes())
     if (!n.dnsTarget.empty() && !dns_) dns_ = std::make_unique<DnsResolver>(io_, config_.dns.resolvConf);
+  if (!config_.persistence.path.empty()) {
+    store_ = std::make_unique<BindingStore>(config_.persistence.path);
+    restoreBindings();
+    bindings_.trackChanges();
+  }
   if (config_.admin.enabled)
-    admin_ = std::make_unique<AdminServer>(io_, config_.admin.host, config_.admin.port,
+    admin_ = std::make_unique<AdminServer>(config_.admin.host, config_.admin.port,
                                            [this](const std::string& m, const std::string& t) { return admin(m, t); });
 }
 
@@ -66,16 +74,36 @@ int App::run() {
   for (const auto& n : nodes_.nodes())
     spdlog::info("upstream {} '{}' at {} {}", n.index == 0 ? "primary" : "node", n.name,
                  transportName(n.transport), n.endpoint.str());
-  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: stopping", signal);
-    stop();
-  });
+  signals_.add(SIGHUP);
+  waitForSignal();
   tick();
   purge();
+  if (store_) schedulePersist();
   io_.run();
+  if (admin_) admin_->stop();
+  if (store_) {
+    persist();
+    store_->flush();
+    spdlog::info("bindings store: {} registrants written to {}", bindings_.size(), config_.persistence.path);
+  }
   spdlog::info("stopped");
   return 0;
+}
+
+void App::waitForSignal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      reload();
+      return waitForSignal();
+    }
+    if (policy_.draining()) {
+      spdlog::warn("signal {} while draining: stopping now", signal);
+      return stop();
+    }
+    drain();
+    waitForSignal();
+  });
 }
 
 void App::tick() {
@@ -85,8 +113,10 @@ void App::tick() {
     if (ec || stopping_) return;
     const TimePoint now = Clock::now();
     engine_->onTimer(now);
-    health_.tick(now);
-    reregistrar_->tick(now);
+    if (!policy_.draining()) {  // no new probes or re-registrations once draining
+      health_.tick(now);
+      reregistrar_->tick(now);
+    }
     tick();
   });
 }
@@ -113,6 +143,50 @@ void App::purge() {
   });
 }
 
+void App::restoreBindings() {
+  const auto started = Clock::now();
+  const std::int64_t wallNow = wallClockMs();
+  std::size_t restored = 0, unreadable = 0;
+  for (const auto& [aor, record] : store_->loadAll()) {
+    auto b = decodeBinding(record, started, wallNow);
+    if (!b || b->aor != aor) {
+      ++unreadable;
+      continue;
+    }
+    bindings_.restore(std::move(*b));
+    ++restored;
+  }
+  const std::size_t expired = bindings_.purgeExpired(started);
+  const auto ms = std::chrono::duration_cast<Millis>(Clock::now() - started).count();
+  spdlog::info("bindings store {}: restored {} registrants ({} contacts) in {} ms; {} contacts had expired, {} records "
+               "unreadable",
+               config_.persistence.path, bindings_.size(), bindings_.contactCount(), ms, expired, unreadable);
+  (void)restored;
+}
+
+void App::schedulePersist() {
+  persistTimer_.expires_after(config_.persistence.flushInterval);
+  persistTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    persist();
+    schedulePersist();
+  });
+}
+
+void App::persist() {
+  const auto changed = bindings_.takeChanged();
+  if (changed.empty()) return;
+  const TimePoint now = Clock::now();
+  const std::int64_t wallNow = wallClockMs();
+  BindingStore::Batch batch;
+  batch.reserve(changed.size());
+  for (const auto& aor : changed) {
+    const Binding* b = bindings_.find(aor);
+    batch.emplace_back(aor, b ? std::optional<std::string>(encodeBinding(*b, now, wallNow)) : std::nullopt);
+  }
+  store_->submit(std::move(batch));
+}
+
 void App::refreshDns(TimePoint now) {
   if (!dns_) return;
   for (const auto& u : config_.upstreams) {
@@ -134,27 +208,146 @@ void App::refreshDns(TimePoint now) {
   }
 }
 
+void App::reload() {
+  const auto started = Clock::now();
+  if (configPath_.empty()) return;
+  Config fresh;
+  NodeTable::Resolved resolved;
+  try {
+    fresh = loadConfigFile(configPath_);
+    std::vector<std::tuple<std::string, Transport, std::optional<std::uint16_t>>> names;
+    for (const auto& u : fresh.upstreams)
+      if (u.hostIsName) names.emplace_back(u.host, u.transport, u.portGiven ? std::optional<std::uint16_t>(u.port) : std::nullopt);
+    if (!names.empty()) resolved = resolveAtStartup(names, fresh.dns.resolvConf, Millis(2000));
+    NodeTable candidate(fresh.upstreams, resolved, started);  // throws on an upstream it cannot use
+    std::vector<std::string> kept;
+    if (fresh.transport.listen != config_.transport.listen) kept.emplace_back("listen");
+    if (fresh.admin.enabled != config_.admin.enabled || fresh.admin.host != config_.admin.host ||
+        fresh.admin.port != config_.admin.port)
+      kept.emplace_back("admin");
+    if (fresh.persistence.path != config_.persistence.path) kept.emplace_back("persistence.path");
+    if (fresh.dns.resolvConf != config_.dns.resolvConf) kept.emplace_back("dns");
+    for (const auto& k : kept) spdlog::warn("reload: '{}' changed; it takes effect at the next restart", k);
+
+    const bool upstreamsChanged = fresh.upstreams != config_.upstreams || !resolved.empty();
+    if (upstreamsChanged) {
+      std::vector<std::string> before, after;
+      for (const auto& n : nodes_.nodes()) before.push_back(n.name + "@" + n.endpoint.str());
+      const auto remap = nodes_.replace(std::move(candidate));
+      health_.remap(remap);
+      router_.remap(remap);
+      reregistrar_->remap(remap);
+      for (const auto& n : nodes_.nodes()) after.push_back(n.name + "@" + n.endpoint.str());
+      if (before != after)
+        spdlog::warn("reload: upstream nodes were [{}], now [{}]", fmt::join(before, ", "), fmt::join(after, ", "));
+      if (!dns_)
+        for (const auto& n : nodes_.nodes())
+          if (!n.dnsTarget.empty() && !dns_) dns_ = std::make_unique<DnsResolver>(io_, config_.dns.resolvConf);
+    }
+    health_.reconfigure(fresh.health);
+    router_.reconfigure(fresh.routing);
+    reregistrar_->reconfigure(fresh.routing.pacing, fresh.routing.credentials);
+    if (fresh.log.level != config_.log.level) spdlog::set_level(spdlog::level::from_str(fresh.log.level));
+    // What needs a restart keeps its running value, so the status tells the truth.
+    fresh.transport = config_.transport;
+    fresh.admin = config_.admin;
+    fresh.persistence.path = config_.persistence.path;
+    fresh.dns = config_.dns;
+    fresh.timers = config_.timers;
+    config_ = std::move(fresh);
+  } catch (const std::exception& e) {
+    ++reloadFailures_;
+    spdlog::error("reload of {} failed, the running configuration stays: {}", configPath_, e.what());
+    return;
+  }
+  ++reloads_;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  spdlog::warn("reload of {} applied in {:.1f} ms: {} upstream nodes, {} registrants and {} transactions kept",
+               configPath_, us / 1000.0, nodes_.nodes().size(), bindings_.size(), engine_->activeTransactions());
+}
+
+void App::drain() {
+  policy_.startDraining();
+  const std::size_t open = engine_->unfinishedTransactions();
+  spdlog::warn("draining: new dialogs get 503; {} transactions in progress, up to {} ms", open,
+               config_.shutdown.drainTimeout.count());
+  drainCheck(Clock::now() + config_.shutdown.drainTimeout);
+}
+
+void App::drainCheck(TimePoint deadline) {
+  // Every 50 ms: the drain ends when the last transaction has finished, or at the deadline.
+  if (stopping_) return;
+  const std::size_t left = engine_->unfinishedTransactions();
+  if (left == 0 || Clock::now() >= deadline) {
+    if (left) spdlog::warn("drain time is up: {} transactions still in progress are dropped", left);
+    else spdlog::info("drained: no transaction in progress");
+    return stop();
+  }
+  drainTimer_.expires_after(std::chrono::milliseconds(50));
+  drainTimer_.async_wait([this, deadline](const boost::system::error_code& ec) {
+    if (!ec) drainCheck(deadline);
+  });
+}
+
 void App::stop() {
   stopping_ = true;
   tickTimer_.cancel();
   purgeTimer_.cancel();
+  persistTimer_.cancel();
+  drainTimer_.cancel();
   signals_.cancel();
   dns_.reset();
   network_.stop();
-  if (admin_) admin_->stop();
-  // Every source of work is closed above; an admin request still being read (10 s timeout)
-  // or a DNS query in flight must not hold the exit back.
+  // Every source of work is closed above; a DNS query in flight must not hold the exit back.
   io_.stop();
 }
 
 AdminServer::Reply App::admin(const std::string& method, const std::string& target) {
-  if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-  const StatusView view{stats_,  bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
-                        network_.tcpConnections(), Clock::now()};
+  auto promise = std::make_shared<std::promise<AdminServer::Reply>>();
+  auto reply = promise->get_future();
+  boost::asio::post(io_, [this, promise, method, target] {
+    try {
+      promise->set_value(adminOnSipThread(method, target));
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
+  if (reply.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+    return {503, "text/plain", "the SIP thread did not answer within 2 s\n"};
+  return reply.get();
+}
+
+AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::string& target) {
+  const TimePoint now = Clock::now();
+  const StatusView view{stats_, bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
+                        network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, policy_.draining(),
+                        store_ ? std::optional<BindingStore::Counters>(store_->counters()) : std::nullopt,
+                        config_.routing.pacing.registrationsPerSecond}};
   const auto q = target.find('?');
   const std::string path = target.substr(0, q);
   const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);
-  if (path == "/healthz") return {200, "text/plain", "ok\n"};
+  if (method == "POST" && path.rfind("/nodes/", 0) == 0) {
+    const auto slash = path.rfind('/');
+    const std::string name = percentDecode(path.substr(7, slash > 7 ? slash - 7 : 0));
+    const std::string action = path.substr(slash + 1);
+    const UpstreamNode* n = nodes_.findByName(name);
+    if (slash <= 7 || (action != "disable" && action != "enable"))
+      return {404, "text/plain", "usage: POST /nodes/{name}/disable or /nodes/{name}/enable\n"};
+    if (n == nullptr) return {404, "text/plain", "no upstream node named '" + name + "'\n"};
+    spdlog::warn("admin: node '{}' {}d by hand", n->name, action);
+    if (action == "disable") health_.disable(n->index, now);
+    else health_.enable(n->index, now);
+    return {200, "application/json", renderStatusJson(view)};
+  }
+  if (method != "GET") return {405, "text/plain", "method not allowed\n"};
+  if (path == "/healthz") {
+    // Live while the loop answers; ready while not draining and some upstream node is usable.
+    bool anyUsable = false;
+    for (const auto& n : nodes_.nodes()) anyUsable = anyUsable || health_.usable(n.index, now);
+    if (policy_.draining()) return {503, "text/plain", "draining\n"};
+    if (!anyUsable) return {503, "text/plain", "live, not ready: no upstream node is usable\n"};
+    return {200, "text/plain", "ok\n"};
+  }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4", renderMetrics(view)};
   if (path == "/status") return {200, "application/json", renderStatusJson(view)};
   if (path == "/status/bindings") {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conf/config.h"
+#include "core/binding_store.h"
 #include "core/binding_table.h"
 #include "core/network.h"
 #include "core/proxy_engine.h"
@@ -8,6 +9,7 @@
 #include "health/health_monitor.h"
 #include "health/node_table.h"
 #include "proxy/admin_server.h"
+#include "proxy/draining_policy.h"
 #include "routing/failover_router.h"
 #include "routing/reregistrar.h"
 
@@ -20,9 +22,10 @@
 namespace switchback {
 
 /// The composition root: owns the event loop and builds every component from the config.
+/// SIGHUP reloads the config file, SIGTERM/SIGINT drain and exit.
 class App : private MessageSink {
 public:
-  explicit App(const Config& config, const NodeTable::Resolved& resolved = {});
+  App(const Config& config, const NodeTable::Resolved& resolved = {}, std::string configPath = {});
   ~App() override;
 
   /// Binds, serves until SIGTERM or SIGINT, returns the exit code.
@@ -30,30 +33,45 @@ public:
 
 private:
   void onMessage(std::string_view bytes, const Flow& flow) override { engine_->onMessage(bytes, flow); }
+  void waitForSignal();
   void tick();
   void probe(const UpstreamNode& node, std::function<void(int)> answered);
   void purge();
   void refreshDns(TimePoint now);
+  void restoreBindings();
+  void persist();
+  void schedulePersist();
+  void reload();
+  void drain();
+  void drainCheck(TimePoint deadline);
   void stop();
+  /// Runs on the admin thread: hands the request to the SIP thread and waits for its answer.
   AdminServer::Reply admin(const std::string& method, const std::string& target);
+  AdminServer::Reply adminOnSipThread(const std::string& method, const std::string& target);
 
   Config config_;
+  std::string configPath_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer tickTimer_;
   boost::asio::steady_timer purgeTimer_;
+  boost::asio::steady_timer persistTimer_;
+  boost::asio::steady_timer drainTimer_;
   Stats stats_;
   BindingTable bindings_;
   NodeTable nodes_;
   HealthMonitor health_;
   FailoverRouter router_;
+  DrainingPolicy policy_;
   Network network_;
   std::unique_ptr<ProxyEngine> engine_;
   std::unique_ptr<Reregistrar> reregistrar_;
+  std::unique_ptr<BindingStore> store_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<DnsResolver> dns_;
   std::set<std::string> resolving_;
   std::uint64_t probeSeq_ = 0;
+  std::uint64_t reloads_ = 0, reloadFailures_ = 0;
   bool stopping_ = false;
 };
 

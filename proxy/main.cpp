@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace {
@@ -16,6 +17,7 @@ A failover-aware SIP outbound proxy for phones in front of redundant registrars.
 Options:
   --config FILE         run with this YAML configuration
   --check-config FILE   validate the configuration, print the result, exit (0 valid, 2 invalid)
+  --log-format FORMAT   text (default) or json: one JSON object per line (overrides log.format)
   --version             print the version and exit
   --help                print this help and exit
 )";
@@ -25,6 +27,7 @@ Options:
 int main(int argc, char** argv) {
   std::string configPath;
   bool checkOnly = false;
+  std::optional<bool> jsonLogs;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -38,6 +41,15 @@ int main(int argc, char** argv) {
     if ((arg == "--config" || arg == "--check-config") && i + 1 < argc) {
       checkOnly = arg == "--check-config";
       configPath = argv[++i];
+      continue;
+    }
+    if (arg == "--log-format" && i + 1 < argc) {
+      const std::string f = argv[++i];
+      if (f != "text" && f != "json") {
+        std::cerr << "switchback: --log-format takes text or json, not '" << f << "'\n";
+        return 2;
+      }
+      jsonLogs = f == "json";
       continue;
     }
     std::cerr << "switchback: unknown or incomplete option '" << arg << "'\n\n" << kUsage;
@@ -59,6 +71,7 @@ int main(int argc, char** argv) {
               << config.upstreams.size() << " upstreams)\n";
     return 0;
   }
+  if (jsonLogs) config.log.json = *jsonLogs;
   switchback::setupLogging(config.log);
   try {
     // Upstreams given by DNS name are resolved (RFC 3263) before anything listens.
@@ -66,7 +79,7 @@ int main(int argc, char** argv) {
     for (const auto& u : config.upstreams)
       if (u.hostIsName) names.emplace_back(u.host, u.transport, u.portGiven ? std::optional<std::uint16_t>(u.port) : std::nullopt);
     const auto resolved = switchback::resolveAtStartup(names, config.dns.resolvConf, switchback::Millis(5000));
-    switchback::App app(config, resolved);
+    switchback::App app(config, resolved, configPath);
     return app.run();
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());

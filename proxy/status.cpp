@@ -45,6 +45,17 @@ std::map<std::string, std::size_t> registeredByNode(const StatusView& v) {
   return byNode;
 }
 
+/// Per node: registrants registered there, and known there but no longer registered
+/// (expired, or invalidated by failRegistrationOn).
+std::map<std::pair<std::string, std::string>, std::size_t> bindingsByNodeState(const StatusView& v) {
+  std::map<std::pair<std::string, std::string>, std::size_t> out;
+  for (const auto& n : v.nodes.nodes()) out[{n.name, "registered"}] = 0, out[{n.name, "unregistered"}] = 0;
+  v.bindings.forEach([&](const Binding& b) {
+    for (const auto& [name, reg] : b.nodes) ++out[{name, reg.registered ? "registered" : "unregistered"}];
+  });
+  return out;
+}
+
 template <typename Map>
 void appendCounterMap(std::string& out, std::string_view metric, std::string_view label, const Map& m) {
   for (const auto& [k, v] : m)
@@ -89,6 +100,22 @@ std::string renderStatusJson(const StatusView& v) {
          ",\"challenged\":" + std::to_string(v.reregistrar ? v.reregistrar->challenged() : 0) +
          ",\"surrogate\":" + std::to_string(v.reregistrar ? v.reregistrar->surrogates() : 0) +
          ",\"failed\":" + std::to_string(v.reregistrar ? v.reregistrar->failed() : 0) + "}";
+  if (v.router) {
+    out += ",\"failovers_by_reason\":{";
+    first = true;
+    for (const auto& [k, n] : v.router->failoversByReason()) out += (first ? "" : ",") + jsonEscape(k) + ":" + std::to_string(n), first = false;
+    out += "},\"failbacks_by_mode\":{";
+    first = true;
+    for (const auto& [k, n] : v.router->failbacksByReason()) out += (first ? "" : ",") + jsonEscape(k) + ":" + std::to_string(n), first = false;
+    out += "}";
+  }
+  out += "},\"process\":{\"draining\":" + std::string(v.app.draining ? "true" : "false") +
+         ",\"reloads\":" + std::to_string(v.app.reloads) + ",\"reload_failures\":" + std::to_string(v.app.reloadFailures) +
+         ",\"store\":" + (v.app.store ? "{\"batches\":" + std::to_string(v.app.store->batches) +
+                                             ",\"rows_written\":" + std::to_string(v.app.store->rowsWritten) +
+                                             ",\"errors\":" + std::to_string(v.app.store->errors) +
+                                             ",\"queued_batches\":" + std::to_string(v.app.store->queued) + "}"
+                                       : std::string("null"));
   out += "},\"transactions\":" + std::to_string(v.transactions) +
          ",\"tcp_connections\":" + std::to_string(v.tcpConnections) +
          ",\"counters\":{\"messages_in\":" + std::to_string(s.messagesIn) +
@@ -168,19 +195,42 @@ std::string renderMetrics(const StatusView& v) {
   for (const auto& n : v.nodes.nodes())
     if (auto l = v.health.lastProbeLatency(n.index))
       out += "switchback_probe_latency_ms{node=" + jsonEscape(n.name) + "} " + std::to_string(l->count()) + "\n";
+  out += "# HELP switchback_bindings Registrants known per upstream node, by registration state\n# TYPE switchback_bindings gauge\n";
+  for (const auto& [key, n] : bindingsByNodeState(v))
+    out += "switchback_bindings{node=" + jsonEscape(key.first) + ",state=" + jsonEscape(key.second) + "} " + std::to_string(n) + "\n";
+  out += "# HELP switchback_transactions_total Final responses by request method and class\n# TYPE switchback_transactions_total counter\n";
+  for (const auto& [key, n] : s.finalResponses)
+    out += "switchback_transactions_total{method=" + jsonEscape(key.first) + ",class=" + jsonEscape(key.second) + "} " +
+           std::to_string(n) + "\n";
   if (v.router) {
-    counter("switchback_failovers_total", "Registrants moved to a lower-priority node", v.router->failovers());
-    counter("switchback_failbacks_total", "Registrants moved back to a higher-priority node", v.router->failbacks());
+    out += "# HELP switchback_failovers_total Registrants moved to a lower-priority node, by reason\n# TYPE switchback_failovers_total counter\n";
+    appendCounterMap(out, "switchback_failovers_total", "reason", v.router->failoversByReason());
+    out += "# HELP switchback_failbacks_total Registrants moved back to a higher-priority node, by failBack.mode\n# TYPE switchback_failbacks_total counter\n";
+    appendCounterMap(out, "switchback_failbacks_total", "mode", v.router->failbacksByReason());
     gauge("switchback_pending_registrants", "Registrants waiting for a registration before signaling", v.router->pendingCount());
   }
   if (v.reregistrar) {
     gauge("switchback_pacing_queue_depth", "Registrations Switchback waits to send, paced", v.reregistrar->queued());
+    out += "# HELP switchback_pacing_node_queue_depth Registrations waiting for a node's pacer\n# TYPE switchback_pacing_node_queue_depth gauge\n";
+    for (const auto& n : v.nodes.nodes())
+      out += "switchback_pacing_node_queue_depth{node=" + jsonEscape(n.name) + "} " + std::to_string(v.reregistrar->queuedFor(n.index)) + "\n";
+    out += "# HELP switchback_pacing_rate_limit Configured re-registrations per second per node\n# TYPE switchback_pacing_rate_limit gauge\n";
+    out += "switchback_pacing_rate_limit " + std::to_string(v.app.pacingRate) + "\n";
     counter("switchback_reregistrations_sent_total", "REGISTERs Switchback sent on phones' behalf", v.reregistrar->sent());
     counter("switchback_reregistrations_succeeded_total", "Of those, registered", v.reregistrar->succeeded());
     counter("switchback_reregistrations_challenged_total", "Of those, challenged (left to the phone)", v.reregistrar->challenged());
   }
   gauge("switchback_transactions_active", "Proxy transactions in progress", v.transactions);
   gauge("switchback_tcp_connections", "Open TCP connections", v.tcpConnections);
+  gauge("switchback_draining", "1 while draining after SIGTERM", v.app.draining ? 1 : 0);
+  out += "# HELP switchback_reloads_total Configuration reloads (SIGHUP) by result\n# TYPE switchback_reloads_total counter\n";
+  out += "switchback_reloads_total{result=\"applied\"} " + std::to_string(v.app.reloads) + "\n";
+  out += "switchback_reloads_total{result=\"rejected\"} " + std::to_string(v.app.reloadFailures) + "\n";
+  if (v.app.store) {
+    counter("switchback_store_rows_written_total", "Binding rows written to the store", v.app.store->rowsWritten);
+    counter("switchback_store_errors_total", "Store batches that failed (kept and retried)", v.app.store->errors);
+    gauge("switchback_store_queued_batches", "Batches waiting for the store's writer", v.app.store->queued);
+  }
   return out;
 }
 

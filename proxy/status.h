@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/binding_store.h"
 #include "core/binding_table.h"
 #include "core/stats.h"
 #include "health/health_monitor.h"
@@ -7,10 +8,20 @@
 #include "routing/failover_router.h"
 #include "routing/reregistrar.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace switchback {
+
+/// The process itself: reloads, drain, the bindings store.
+struct AppStatus {
+  std::uint64_t reloads = 0;
+  std::uint64_t reloadFailures = 0;
+  bool draining = false;
+  std::optional<BindingStore::Counters> store;
+  double pacingRate = 0;              // the configured re-registration cap per node
+};
 
 /// What the admin endpoint shows, rendered from the live state of one shard.
 struct StatusView {
@@ -23,6 +34,7 @@ struct StatusView {
   std::size_t transactions;
   std::size_t tcpConnections;
   TimePoint now;
+  AppStatus app{};
 };
 
 std::string renderStatusJson(const StatusView& v);

@@ -48,16 +48,48 @@ std::vector<NodeView> FailoverRouter::views(std::string_view aor, TimePoint now)
   return v;
 }
 
-void FailoverRouter::moveTo(Registrant& r, std::size_t node, TimePoint now) {
+void FailoverRouter::moveTo(std::string_view aor, Registrant& r, std::size_t node, TimePoint now) {
   auto& current = r.state.current;
   if (current && *current == node) return;
-  if (current && node > *current) {
-    r.state.failedOverAt = now;
-    ++failovers_;
-  } else if (current && node < *current) {
-    ++failbacks_;
+  if (current && *current < nodes_.nodes().size()) {
+    const bool failover = node > *current;
+    std::string reason(failover ? (health_.usable(*current, now) ? "registered elsewhere" : "node down")
+                                : failBackModeName(settingsFor(aor).failBackMode));
+    if (failover) {
+      r.state.failedOverAt = now;
+      ++failovers_;
+      ++failoversByReason_[reason];
+    } else {
+      ++failbacks_;
+      ++failbacksByReason_[reason];
+    }
+    ++moves_[{failover, nodes_.nodes()[*current].name, nodes_.nodes()[node].name, std::move(reason)}];
   }
   current = node;
+}
+
+void FailoverRouter::logMoves() {
+  // One line per kind of move and second, not one per registrant: a failover of 10,000
+  // phones is one event to the operator.
+  for (const auto& [m, count] : moves_)
+    spdlog::warn("{} from '{}' to '{}' ({}): {} registrants moved", m.failover ? "failover" : "failback", m.from, m.to,
+                 m.failover ? m.reason : "failBack.mode " + m.reason, count);
+  moves_.clear();
+}
+
+void FailoverRouter::reconfigure(const RoutingConfig& config) { config_ = config; }
+
+void FailoverRouter::remap(const NodeTable::Remap& remap) {
+  auto moved = [&](std::optional<std::size_t> node) -> std::optional<std::size_t> {
+    if (!node || *node >= remap.size()) return std::nullopt;
+    return remap[*node];
+  };
+  // A registrant whose node is gone finds its node again from its bindings on its next request.
+  for (auto& [aor, r] : registrants_) {
+    r.state.current = moved(r.state.current);
+    r.pendingNode = moved(r.pendingNode);
+  }
+  moves_.clear();
 }
 
 void FailoverRouter::registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now) {
@@ -111,7 +143,7 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
   case RegistrantPolicy::Action::Reject:
     return noNode;
   case RegistrantPolicy::Action::Forward:
-    moveTo(r, c.node, now);
+    moveTo(aor, r, c.node, now);
     return RouteDecision{hop(c.node), {}, std::nullopt};
   case RegistrantPolicy::Action::RegisterFirst:
     registerOn(aor, r, c.node, now);
@@ -152,7 +184,7 @@ void FailoverRouter::onRegistered(std::string_view aor, std::string_view node, T
   Registrant& r = registrants_[std::string(aor)];
   if (r.pendingNode == idx) r.pendingNode.reset();
   if (reregistrar_ && !r.pendingNode) reregistrar_->cancel(std::string(aor));
-  moveTo(r, *idx, now);
+  moveTo(aor, r, *idx, now);
 }
 
 void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result) {
@@ -161,7 +193,7 @@ void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Rere
   Registrant& r = it->second;
   if (result == Reregistrar::Result::Registered) {
     if (r.pendingNode == node) r.pendingNode.reset();
-    moveTo(r, node, Clock::now());
+    moveTo(aor, r, node, Clock::now());
   }
   // Challenged: the registrant stays pending until its phone's own refresh registers it there.
 }
@@ -206,24 +238,25 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
     const auto target = RegistrantPolicy::firstUsable(v);
     if (!target) continue;
     if (!s.reRegisterOn) {  // the nodes share registrations: requests simply go elsewhere
-      moveTo(r, *target, now);
+      moveTo(aor, r, *target, now);
       continue;
     }
     // failRegistrationOn: the registration on the failed node is invalidated, silently.
     if (s.failRegistrationOn) bindings_.invalidate(aor, node.name);
     if (v[*target].registered) {
-      moveTo(r, *target, now);
+      moveTo(aor, r, *target, now);
       continue;
     }
     r.state.failedOverAt = now;
     registerOn(aor, r, *target, now);
     ++queued;
   }
-  spdlog::warn("failover from '{}': {} registrants affected, {} queued for registration elsewhere", node.name, affected,
-               queued);
+  spdlog::warn("failover from '{}' ({}): {} registrants affected, {} queued for registration elsewhere", node.name,
+               edge.reason, affected, queued);
 }
 
 void FailoverRouter::everySecond(TimePoint now) {
+  logMoves();
   // Registrants whose bindings expired and who are in no call are forgotten.
   std::erase_if(registrants_, [&](const auto& entry) {
     return entry.second.state.activeDialogs == 0 && !entry.second.pendingNode && bindings_.find(entry.first) == nullptr;
@@ -238,8 +271,14 @@ void FailoverRouter::everySecond(TimePoint now) {
     if (!config_.healthGatedFailback) best = 0;  // try the primary whatever the probes say
     if (!best || *best >= *r.state.current) continue;
     if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
-    else moveTo(r, *best, now);
+    else moveTo(aor, r, *best, now);
   }
+}
+
+std::optional<std::size_t> FailoverRouter::currentNode(const std::string& aor) const {
+  auto it = registrants_.find(aor);
+  if (it == registrants_.end()) return std::nullopt;
+  return it->second.state.current;
 }
 
 std::size_t FailoverRouter::pendingCount() const {

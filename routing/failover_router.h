@@ -9,6 +9,7 @@
 #include "routing/routing_config.h"
 
 #include <string>
+#include <map>
 #include <unordered_map>
 
 namespace switchback {
@@ -43,6 +44,16 @@ public:
   std::size_t pendingCount() const;
   std::uint64_t failovers() const { return failovers_; }
   std::uint64_t failbacks() const { return failbacks_; }
+  /// By reason: "node down", "registered elsewhere"; failbacks by failBack.mode.
+  const std::map<std::string, std::uint64_t>& failoversByReason() const { return failoversByReason_; }
+  const std::map<std::string, std::uint64_t>& failbacksByReason() const { return failbacksByReason_; }
+  /// The node a registrant's signaling goes to now, if known.
+  std::optional<std::size_t> currentNode(const std::string& aor) const;
+
+  /// A reload: new failover, pacing and SBC settings; per-registrant state stays.
+  void reconfigure(const RoutingConfig& config);
+  /// A reload changed the node table: per-registrant state follows each node by name.
+  void remap(const NodeTable::Remap& remap);
 
 private:
   struct Registrant {
@@ -52,7 +63,8 @@ private:
 
   std::vector<NodeView> views(std::string_view aor, TimePoint now) const;
   std::optional<std::size_t> indexOf(std::string_view node) const;
-  void moveTo(Registrant& r, std::size_t node, TimePoint now);
+  void moveTo(std::string_view aor, Registrant& r, std::size_t node, TimePoint now);
+  void logMoves();
   void registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now);
   void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result);
   NextHop hop(std::size_t i) const;
@@ -66,6 +78,13 @@ private:
   std::unordered_map<std::string, std::string> dialogs_;   // Call-ID → AOR of the phone in the call
   std::uint64_t failovers_ = 0;
   std::uint64_t failbacks_ = 0;
+  std::map<std::string, std::uint64_t> failoversByReason_, failbacksByReason_;
+  struct Move {
+    bool failover;
+    std::string from, to, reason;
+    auto operator<=>(const Move&) const = default;
+  };
+  std::map<Move, std::size_t> moves_;   // logged once a second
 };
 
 } // namespace switchback

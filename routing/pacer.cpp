@@ -5,9 +5,15 @@
 
 namespace switchback {
 
-Pacer::Pacer(double ratePerSecond, std::uint64_t seed)
-    : interval_(std::max<Millis::rep>(1, static_cast<Millis::rep>(std::llround(1000.0 / std::max(ratePerSecond, 0.001))))),
-      rng_(seed) {}
+namespace {
+Millis intervalFor(double ratePerSecond) {
+  return Millis(std::max<Millis::rep>(1, static_cast<Millis::rep>(std::llround(1000.0 / std::max(ratePerSecond, 0.001)))));
+}
+} // namespace
+
+Pacer::Pacer(double ratePerSecond, std::uint64_t seed) : interval_(intervalFor(ratePerSecond)), rng_(seed) {}
+
+void Pacer::setRate(double ratePerSecond) { interval_ = intervalFor(ratePerSecond); }
 
 void Pacer::push(std::string item, TimePoint now) {
   queue_.push_back(std::move(item));

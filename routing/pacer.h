@@ -29,6 +29,7 @@ public:
   /// The items whose release time has come.
   std::vector<std::string> release(TimePoint now);
   std::size_t depth() const { return queue_.size(); }
+  void setRate(double ratePerSecond);
 
 private:
   void planNext(TimePoint slotStart);

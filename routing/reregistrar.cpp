@@ -79,6 +79,29 @@ Reregistrar::Reregistrar(const PacingConfig& config, const NodeTable& nodes, Bin
   for (std::size_t i = 0; i < nodes.nodes().size(); ++i) pacers_.emplace_back(config.registrationsPerSecond, rng_());
 }
 
+void Reregistrar::reconfigure(const PacingConfig& config, CredentialStore credentials) {
+  config_ = config;
+  credentials_ = std::move(credentials);
+  for (auto& p : pacers_) p.setRate(config.registrationsPerSecond);
+}
+
+void Reregistrar::remap(const NodeTable::Remap& remap) {
+  auto moved = [&](std::size_t node) { return node < remap.size() ? remap[node] : std::nullopt; };
+  std::vector<std::optional<Pacer>> carried(nodes_.nodes().size());
+  for (std::size_t i = 0; i < pacers_.size(); ++i)
+    if (auto to = moved(i)) carried[*to] = std::move(pacers_[i]);
+  pacers_.clear();
+  for (auto& p : carried) pacers_.push_back(p ? std::move(*p) : Pacer(config_.registrationsPerSecond, rng_()));
+  std::set<std::pair<std::string, std::size_t>> queued;
+  for (const auto& [aor, node] : queued_)
+    if (auto to = moved(node)) queued.emplace(aor, *to);
+  queued_ = std::move(queued);
+  decltype(retries_) retries;
+  for (const auto& [at, job] : retries_)
+    if (auto to = moved(job.second)) retries.emplace(at, std::make_pair(job.first, *to));
+  retries_ = std::move(retries);
+}
+
 void Reregistrar::request(const std::string& aor, std::size_t node, TimePoint now) {
   if (node >= pacers_.size() || !queued_.insert({aor, node}).second) return;
   pacers_[node].push(aor, now);
@@ -116,8 +139,11 @@ void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) 
   std::string last = b->lastRegister;
   if (auto m = minExpires_.find(aor); m != minExpires_.end()) last = withExpires(last, m->second);
   originateRegister(*flow, std::move(last), b->cseq + 1, now,
-                    [this, aor, node, phoneFlow](const LocalResult& r, const std::string& bytes) {
+                    [this, aor, name = target.name, phoneFlow](const LocalResult& r, const std::string& bytes) {
                       const TimePoint at = Clock::now();
+                      const UpstreamNode* n = nodes_.findByName(name);
+                      if (n == nullptr) return;  // removed by a reload meanwhile
+                      const std::size_t node = n->index;
                       if (r.status >= 200 && r.status < 300 && r.response) {
                         recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Replay);
                         return finished(aor, node, Result::Registered, at);
@@ -173,8 +199,11 @@ void Reregistrar::sendSurrogate(const std::string& aor, std::size_t node, const 
   const std::uint32_t cseq = request->sip()->sip_cseq->cs_seq + 1;
   ++surrogates_;
   originateRegister(*flow, withAuthorization(replay, challenge.status(), *value, cseq), cseq, now,
-                    [this, aor, node, phoneFlow](const LocalResult& r, const std::string& bytes) {
+                    [this, aor, name = target.name, phoneFlow](const LocalResult& r, const std::string& bytes) {
                       const TimePoint at = Clock::now();
+                      const UpstreamNode* n = nodes_.findByName(name);
+                      if (n == nullptr) return;  // removed by a reload meanwhile
+                      const std::size_t node = n->index;
                       if (r.status >= 200 && r.status < 300 && r.response) {
                         recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Surrogate);
                         spdlog::info("{} registered on '{}' with its configured credentials (surrogate)", aor,

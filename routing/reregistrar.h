@@ -31,6 +31,10 @@ public:
               Wire& wire, CredentialStore credentials = {});
 
   void onDone(Done done) { done_ = std::move(done); }
+  /// A reload: the new rate applies from the next release; queued work stays queued.
+  void reconfigure(const PacingConfig& config, CredentialStore credentials);
+  /// A reload changed the node table: queued work follows its node; work for a removed node is dropped.
+  void remap(const NodeTable::Remap& remap);
   /// Queues a registration of `aor` on `node` (once; a second request while queued is ignored).
   void request(const std::string& aor, std::size_t node, TimePoint now);
   void cancel(const std::string& aor);
@@ -38,6 +42,7 @@ public:
   void tick(TimePoint now);
 
   std::size_t queued() const;
+  std::size_t queuedFor(std::size_t node) const { return node < pacers_.size() ? pacers_[node].depth() : 0; }
   std::uint64_t sent() const { return sent_; }
   std::uint64_t succeeded() const { return succeeded_; }
   std::uint64_t challenged() const { return challenged_; }

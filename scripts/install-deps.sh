@@ -4,8 +4,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libsofia-sip-ua-dev libboost-dev libspdlog-dev libyaml-cpp-dev catch2
-  kamailio sip-tester dnsmasq-base python3 curl
+  libsofia-sip-ua-dev libboost-dev libspdlog-dev libyaml-cpp-dev libsqlite3-dev catch2
+  kamailio sip-tester dnsmasq-base python3 curl gnuplot-nox
 )
 missing=()
 for p in "${packages[@]}"; do
