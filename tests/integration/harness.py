@@ -238,11 +238,36 @@ class Switchback:
         with open(self.config, "w") as f:
             f.write(f"listen: [{', '.join(listen)}]\nupstreams:\n{ups}\nlog: {{ level: info }}\n"
                     f'admin: {{ listen: "127.0.0.1:{self.admin_port}" }}\n{extra_yaml}')
-        self.process = Process(name, [binary, "--config", self.config], os.path.join(harness.dir, f"{name}.log"))
-        harness.processes.append(self.process)
-        if not wait_until(lambda: self._get("/healthz") is not None or not self.process.alive(), 10) \
+        self.harness, self.binary, self.name, self.starts = harness, binary, name, 0
+        self.start()
+
+    def start(self, extra_args=()):
+        """Starts (or, after kill(), restarts) the process with the same config and ports."""
+        self.starts += 1
+        log = os.path.join(self.harness.dir, f"{self.name}.log" if self.starts == 1 else f"{self.name}-{self.starts}.log")
+        self.process = Process(self.name, [self.binary, "--config", self.config, *extra_args], log)
+        self.harness.processes.append(self.process)
+        if not wait_until(lambda: self.http("GET", "/healthz")[0] is not None or not self.process.alive(), 10) \
                 or not self.process.alive():
             raise RuntimeError(f"switchback did not start:\n{self.process.output()[-3000:]}")
+
+    def kill(self):
+        """kill -9: no drain, no final flush."""
+        return self.process.stop(signal.SIGKILL)
+
+    def signal(self, sig):
+        os.kill(self.process.pid, sig)
+
+    def http(self, method, path):
+        """(status, body) of any answer from the admin endpoint; (None, None) if nothing answers."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}", method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+        except OSError:
+            return None, None
 
     def _get(self, path):
         """The body of a 200 answer from the admin endpoint, else None."""
