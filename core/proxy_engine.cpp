@@ -457,7 +457,8 @@ void ProxyEngine::maybeRetire(std::uint64_t id) {
 
 std::size_t ProxyEngine::unfinishedTransactions() const {
   std::size_t n = 0;
-  for (const auto& [id, ctx] : contexts_) n += ctx->finalSent ? 0 : 1;
+  // Switchback's own requests (probes, re-registrations) are not waited for: nobody waits on them.
+  for (const auto& [id, ctx] : contexts_) n += ctx->server && !ctx->finalSent ? 1 : 0;
   return n;
 }
 

@@ -112,7 +112,8 @@ public:
   void onTimer(TimePoint now);
 
   std::size_t activeTransactions() const { return contexts_.size(); }
-  /// Transactions still waiting for a final response (not those only absorbing retransmissions).
+  /// Transactions a phone or node still waits on for a final response (not those only absorbing
+  /// retransmissions, nor Switchback's own probes and re-registrations).
   std::size_t unfinishedTransactions() const;
 
 private:

@@ -13,6 +13,7 @@ namespace switchback {
 namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(10);  // transaction timer resolution
+constexpr auto kDrainLinger = std::chrono::milliseconds(500);
 
 std::string percentDecode(std::string_view s) {
   std::string out;
@@ -271,21 +272,29 @@ void App::drain() {
   const std::size_t open = engine_->unfinishedTransactions();
   spdlog::warn("draining: new dialogs get 503; {} transactions in progress, up to {} ms", open,
                config_.shutdown.drainTimeout.count());
-  drainCheck(Clock::now() + config_.shutdown.drainTimeout);
+  if (open == 0) {
+    spdlog::info("drained: no transaction in progress");
+    return stop();
+  }
+  drainCheck(Clock::now() + config_.shutdown.drainTimeout, std::nullopt);
 }
 
-void App::drainCheck(TimePoint deadline) {
-  // Every 50 ms: the drain ends when the last transaction has finished, or at the deadline.
+void App::drainCheck(TimePoint deadline, std::optional<TimePoint> quietSince) {
+  // Every 50 ms: the drain ends 500 ms after the last transaction finished (so the ACK of a
+  // call just answered, and last retransmissions, still pass), or at the deadline.
   if (stopping_) return;
+  const TimePoint now = Clock::now();
   const std::size_t left = engine_->unfinishedTransactions();
-  if (left == 0 || Clock::now() >= deadline) {
+  if (left) quietSince.reset();
+  else if (!quietSince) quietSince = now;
+  if ((quietSince && now - *quietSince >= kDrainLinger) || now >= deadline) {
     if (left) spdlog::warn("drain time is up: {} transactions still in progress are dropped", left);
     else spdlog::info("drained: no transaction in progress");
     return stop();
   }
   drainTimer_.expires_after(std::chrono::milliseconds(50));
-  drainTimer_.async_wait([this, deadline](const boost::system::error_code& ec) {
-    if (!ec) drainCheck(deadline);
+  drainTimer_.async_wait([this, deadline, quietSince](const boost::system::error_code& ec) {
+    if (!ec) drainCheck(deadline, quietSince);
   });
 }
 

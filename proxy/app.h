@@ -43,7 +43,7 @@ private:
   void schedulePersist();
   void reload();
   void drain();
-  void drainCheck(TimePoint deadline);
+  void drainCheck(TimePoint deadline, std::optional<TimePoint> quietSince);
   void stop();
   /// Runs on the admin thread: hands the request to the SIP thread and waits for its answer.
   AdminServer::Reply admin(const std::string& method, const std::string& target);

@@ -480,7 +480,7 @@ class Harness:
         # under a sanitizer build its log must hold no report.
         for p in self.processes:
             if p.name.startswith("switchback") and p.alive():
-                rc = p.stop()
+                rc = p.stop(timeout=15)  # SIGTERM drains: up to shutdown.drain_timeout_ms (5 s)
                 out = p.output()
                 self.check(rc == 0 and "Sanitizer" not in out and "runtime error" not in out,
                            f"{p.name} stopped cleanly on SIGTERM (exit {rc})", out[-3000:])

@@ -36,7 +36,7 @@ h.require(wait_until(lambda: sb.status()["nodes"][0]["usable"], 5), "the primary
 callee = h.sipp_background("uas_answer_bye.xml", sb.port, bob, timeout=90, name="bob")
 time.sleep(0.3)
 caller = h.sipp_background("uac_long_call.xml", sb.port, carol, service="bob", keys={"caller": "carol"}, timeout=90,
-                           name="carol")
+                           extra=("-d", "66000"), name="carol")
 h.require(wait_until(lambda: len(secondary.requests("INVITE")) == 1, 5), "carol's call to bob is up via the secondary")
 
 h.check(not on("alice", "primary"), "alice stays on the secondary before the timeout")
