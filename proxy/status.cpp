@@ -91,6 +91,18 @@ std::string renderStatusJson(const StatusView& v) {
     out += jsonEscape(name) + ":" + std::to_string(count);
   }
   const Stats& s = v.stats;
+  out += "},\"signaling_by_node\":{";
+  if (v.router) {
+    // Where each registrant's new dialogs go now (the advisory's "current working node").
+    std::map<std::string, std::size_t> signaling;
+    for (const auto& n : v.nodes.nodes()) signaling[n.name] = 0;
+    v.bindings.forEach([&](const Binding& b) {
+      if (const auto node = v.router->currentNode(b.aor); node && *node < v.nodes.nodes().size())
+        ++signaling[v.nodes.nodes()[*node].name];
+    });
+    first = true;
+    for (const auto& [name, count] : signaling) out += (first ? "" : ",") + jsonEscape(name) + ":" + std::to_string(count), first = false;
+  }
   out += "}},\"failover\":{\"failovers\":" + std::to_string(v.router ? v.router->failovers() : 0) +
          ",\"failbacks\":" + std::to_string(v.router ? v.router->failbacks() : 0) +
          ",\"pending_registrants\":" + std::to_string(v.router ? v.router->pendingCount() : 0) +

@@ -2,12 +2,19 @@
 nonce secret), Switchback in front of them, and simulated SIPp phones that register (with
 digest authentication) and call each other through it; then the primary dies (kill -9) and
 Switchback fails over as the RRoFO advisory describes (reRegisterOn=1, failRegistrationOn=1),
-paced. Prints a timeline of what happened. Everything runs on loopback and stops by itself."""
+paced; the primary comes back and, after failBack.timeout, the phones are moved back, paced
+again. Prints a timeline with its figures and writes a PNG plot of bindings per node over time
+(gnuplot) to demo-output/. Everything runs on loopback and stops by itself."""
+import os
+import subprocess
+import threading
 import time
 
 from harness import Harness, free_port, wait_until
 
 PHONES = 200
+FAILBACK_S = 60        # failBack.timeout: the phones move back this long after the failover (the advisory's minimum)
+OUT = os.path.join(os.getcwd(), "demo-output")
 
 h = Harness(__doc__)
 print("== Switchback demo ==")
@@ -16,9 +23,10 @@ secondary = h.kamailio("secondary")
 print(f"Kamailio registrars: primary on 127.0.0.1:{primary.port}, secondary on 127.0.0.1:{secondary.port} "
       f"(digest auth, password 'secret', shared nonce secret)")
 sb = h.switchback([("primary", primary.uri), ("secondary", secondary.uri)], extra_yaml="""
-failover: { reRegisterOn: 1, failRegistrationOn: 1, onlySignalWithRegistered: 1, failBack: { mode: newRequests } }
+failover: { reRegisterOn: 1, failRegistrationOn: 1, onlySignalWithRegistered: 1,
+            failBack: { mode: duration, timeout: FAILBACK_S } }
 pacing: { registrations_per_second: 100 }
-""")
+""".replace("FAILBACK_S", str(FAILBACK_S)))
 h.require(wait_until(lambda: all(n["probe_latency_ms"] is not None for n in sb.status()["nodes"]), 5),
           "both registrars answer Switchback's OPTIONS probes")
 print(f"Switchback on udp/tcp 127.0.0.1:{sb.port}, admin http://127.0.0.1:{sb.admin_port}/status")
@@ -57,30 +65,100 @@ for k, v in sorted(sb.metrics().items()):
 print(f"\nThe primary saw {len(primary.requests('REGISTER'))} REGISTERs and "
       f"{len(primary.requests('INVITE'))} INVITEs, all from Switchback.")
 
-print("\n-- failover: kill -9 the primary")
-total = sb.status()["bindings"]["registrants"]
+print("\n-- failover: kill -9 the primary, then bring it back")
+samples = []            # (t, registered on primary, on secondary, signaling via primary, via secondary)
+stop_sampling = threading.Event()
 t0 = time.monotonic()
+
+
+def sample():
+    while not stop_sampling.is_set():
+        st = sb.status()
+        reg, sig = st["bindings"]["registered_by_node"], st["bindings"]["signaling_by_node"]
+        samples.append((time.monotonic() - t0, reg.get("primary", 0), reg.get("secondary", 0), sig.get("primary", 0),
+                        sig.get("secondary", 0), st["nodes"][0]["usable"]))
+        time.sleep(0.1)
+
+
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
+total = sb.status()["bindings"]["registrants"]
+time.sleep(1)
+killed = time.monotonic() - t0
 primary.crash()
-print(f"   t=0.00 s  primary killed")
-h.require(wait_until(lambda: not sb.status()["nodes"][0]["usable"], 5, interval=0.01), "the primary is seen down")
-print(f"   t={time.monotonic() - t0:.2f} s  Switchback sees it down: {sb.status()['nodes'][0]['reason']}")
-last = -1
-while time.monotonic() - t0 < 30:
-    st = sb.status()
-    done = st["bindings"]["registered_by_node"].get("secondary", 0)
-    if done != last and (done == total or int(done / total * 4) != int(max(last, 0) / total * 4)):
-        print(f"   t={time.monotonic() - t0:.2f} s  {done}/{total} bindings registered on the secondary "
-              f"(replaying each phone's last REGISTER, paced at 100/s; queue {st['failover']['reregistration']['queued']})")
-    last = done
-    if done == total:
-        break
-    time.sleep(0.05)
-h.check(last == total, f"all {total} bindings re-registered on the secondary, none on a node they are not registered on")
+print(f"   t={killed:5.2f} s  primary killed (kill -9); {total} registrants signal via the primary")
+
+
+def when(predicate, timeout, what):
+    ok = wait_until(predicate, timeout, interval=0.02)
+    h.check(ok, what)
+    return time.monotonic() - t0
+
+
+def on(node, key="registered_by_node"):
+    return sb.status()["bindings"][key].get(node, 0)
+
+
+seen = when(lambda: not sb.status()["nodes"][0]["usable"], 5, "the primary is seen down")
+print(f"   t={seen:5.2f} s  Switchback sees it down ({(seen - killed) * 1000:.0f} ms after the kill): "
+      f"{sb.status()['nodes'][0]['reason']}")
+half = when(lambda: on("secondary") >= total // 2, 30, "half re-registered on the secondary")
+print(f"   t={half:5.2f} s  {on('secondary')}/{total} registered on the secondary (each phone's last REGISTER "
+      f"replayed, paced at 100/s)")
+done = when(lambda: on("secondary") == total, 30, f"all {total} bindings re-registered on the secondary")
+print(f"   t={done:5.2f} s  {total}/{total} on the secondary: {total / (done - seen):.0f} registrations/s "
+      f"against a cap of 100/s")
+
 callee = h.sipp_background("uas_answer.xml", sb.port, bob_port, timeout=20, name="bob2")
 time.sleep(0.3)
 r = h.sipp("uac_call.xml", sb.port, alice, service="bob", timeout=20, name="alice2")
 callee.proc.wait(timeout=25)
 h.check(r.rc == 0 and callee.proc.returncode == 0, "alice calls bob again, now via the secondary", r)
-print(f"\nThe secondary saw {len(secondary.requests('REGISTER'))} REGISTERs (all from Switchback, none challenged) "
-      f"and {len(secondary.requests('INVITE'))} INVITEs.")
+
+primary.restart()
+back = time.monotonic() - t0
+print(f"   t={back:5.2f} s  primary restarted")
+up = when(lambda: sb.status()["nodes"][0]["usable"], 10, "the primary is seen up again")
+print(f"   t={up:5.2f} s  Switchback sees it up (3 probes answered); phones stay on the secondary until "
+      f"failBack.timeout = {FAILBACK_S} s after the failover")
+start_fb = when(lambda: on("primary") > 0, FAILBACK_S + 15, "failback starts")
+print(f"   t={start_fb:5.2f} s  failback starts: registrations on the primary, paced at 100/s")
+end_fb = when(lambda: on("primary", "signaling_by_node") == total, 30, f"all {total} back on the primary")
+print(f"   t={end_fb:5.2f} s  {total}/{total} signal via the primary again ({end_fb - start_fb:.2f} s for the failback)")
+time.sleep(1)
+stop_sampling.set()
+sampler.join()
+
+os.makedirs(OUT, exist_ok=True)
+data = os.path.join(OUT, "failover-timeline.dat")
+with open(data, "w") as f:
+    f.write("# t_s registered_primary registered_secondary signaling_primary signaling_secondary primary_usable\n")
+    for row in samples:
+        f.write(" ".join(f"{x:.2f}" if isinstance(x, float) else str(int(x)) for x in row) + "\n")
+png = os.path.join(OUT, "failover-timeline.png")
+script = f"""set terminal pngcairo size 1000,520 font ',10'
+set output '{png}'
+set title 'Switchback: {total} phones, primary killed at {killed:.1f} s and restarted at {back:.1f} s (failBack duration {FAILBACK_S} s)'
+set xlabel 'time (s)'
+set ylabel 'registrants'
+set key outside bottom center horizontal
+set grid
+set yrange [0:{total * 1.1:.0f}]
+set object 1 rect from {killed:.2f},0 to {up:.2f},{total * 1.1:.0f} fc rgb '#ffdddd' fs solid 0.5 noborder behind
+plot '{data}' using 1:2 with lines lw 2 title 'registered on primary', \\
+     '' using 1:3 with lines lw 2 title 'registered on secondary', \\
+     '' using 1:4 with lines dt 2 lw 2 title 'signaling via primary', \\
+     '' using 1:5 with lines dt 2 lw 2 title 'signaling via secondary'
+"""
+r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+if r.returncode == 0 and os.path.exists(png):
+    print(f"\nPlot of bindings per node over time: {png} (data: {data}; shaded: primary down)")
+else:
+    print(f"\n(no plot: gnuplot said {r.stderr.strip()[:300]}; the data is in {data})")
+print(f"\nFigures: detection {(seen - killed) * 1000:.0f} ms; failover of {total} registrants in {done - seen:.2f} s "
+      f"({total / (done - seen):.0f}/s, cap 100/s); failback of {total} in {end_fb - start_fb:.2f} s, "
+      f"{start_fb - up:.1f} s after the primary was seen up.")
+print(f"The primary saw {len(primary.requests('INVITE'))} INVITEs before it died; the secondary saw "
+      f"{len(secondary.requests('REGISTER'))} REGISTERs (all from Switchback, none challenged) and "
+      f"{len(secondary.requests('INVITE'))} INVITEs.")
 h.finish()
