@@ -349,8 +349,9 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
     return {200, "application/json", renderStatusJson(view)};
   }
   if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-  if (path == "/healthz") {
-    // Live while the loop answers; ready while not draining and some upstream node is usable.
+  if (path == "/healthz/live") return {200, "text/plain", "live\n"};  // the SIP thread answered
+  if (path == "/healthz" || path == "/healthz/ready") {
+    // Ready while not draining and some upstream node is usable.
     bool anyUsable = false;
     for (const auto& n : nodes_.nodes()) anyUsable = anyUsable || health_.usable(n.index, now);
     if (policy_.draining()) return {503, "text/plain", "draining\n"};

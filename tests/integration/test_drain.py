@@ -27,6 +27,8 @@ sb.signal(signal.SIGTERM)
 time.sleep(0.1)
 status, body = sb.http("GET", "/healthz")
 h.check(status == 503 and "draining" in body, "/healthz answers 503 draining", (status, body))
+status, body = sb.http("GET", "/healthz/live")
+h.check(status == 200, "/healthz/live: still live while draining", (status, body))
 invite = ("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKdrain1;rport\r\n"
           "Max-Forwards: 70\r\nFrom: <sip:carol@example.com>;tag=c1\r\nTo: <sip:bob@example.com>\r\n"
           "Call-ID: drain-1\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@127.0.0.1:9>\r\nContent-Length: 0\r\n\r\n")
