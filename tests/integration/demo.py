@@ -22,7 +22,13 @@ primary = h.kamailio("primary")
 secondary = h.kamailio("secondary")
 print(f"Kamailio registrars: primary on 127.0.0.1:{primary.port}, secondary on 127.0.0.1:{secondary.port} "
       f"(digest auth, password 'secret', shared nonce secret)")
-sb = h.switchback([("primary", primary.uri), ("secondary", secondary.uri)], extra_yaml="""
+# A restarted Kamailio refuses nonces it issued before its restart, so moving the phones back
+# to it needs their credentials (surrogate registration); the failover itself replays.
+creds = os.path.join(h.dir, "credentials.txt")
+with open(creds, "w") as f:
+    for user in [f"phone{i}" for i in range(1, PHONES + 1)] + ["alice", "bob"]:
+        f.write(f"sip:{user}@example.com {user} secret\n")
+sb = h.switchback([("primary", primary.uri), ("secondary", secondary.uri)], extra_yaml=f'credentials: {{ file: "{creds}" }}\n' + """
 failover: { reRegisterOn: 1, failRegistrationOn: 1, onlySignalWithRegistered: 1,
             failBack: { mode: duration, timeout: FAILBACK_S } }
 pacing: { registrations_per_second: 100 }
@@ -122,7 +128,8 @@ up = when(lambda: sb.status()["nodes"][0]["usable"], 10, "the primary is seen up
 print(f"   t={up:5.2f} s  Switchback sees it up (3 probes answered); phones stay on the secondary until "
       f"failBack.timeout = {FAILBACK_S} s after the failover")
 start_fb = when(lambda: on("primary") > 0, FAILBACK_S + 15, "failback starts")
-print(f"   t={start_fb:5.2f} s  failback starts: registrations on the primary, paced at 100/s")
+print(f"   t={start_fb:5.2f} s  failback starts: registrations on the primary, paced at 100/s (the restarted "
+      f"primary challenges the replayed nonces; Switchback answers with the configured credentials)")
 end_fb = when(lambda: on("primary", "signaling_by_node") == total, 30, f"all {total} back on the primary")
 print(f"   t={end_fb:5.2f} s  {total}/{total} signal via the primary again ({end_fb - start_fb:.2f} s for the failback)")
 time.sleep(1)

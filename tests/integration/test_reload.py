@@ -73,6 +73,26 @@ primary.crash()
 done = wait_until(lambda: sb.status()["bindings"]["registered_by_node"].get("secondary") == 22, 10, interval=0.05)
 took = time.monotonic() - start
 h.check(done, "after the primary fails, all 22 registrants are re-registered on the secondary", sb.status()["bindings"])
+# The dead primary is removed from the file: the secondary becomes the first node (its state
+# and every registrant's follow it by name), and calls go on via it.
+with open(sb.config, "w") as f:
+    f.write(original.replace(f'  - {{ name: primary, uri: "{primary.uri}" }}\n',
+                             f'  - {{ name: secondary, uri: "{secondary.uri}" }}\n') +
+            "failover: { reRegisterOn: 1, failRegistrationOn: 1 }\npacing: { registrations_per_second: 40 }\n")
+sb.signal(signal.SIGHUP)
+h.check(wait_until(lambda: reloads("applied") == 2, 5), "the file without the primary is applied")
+st = sb.status()
+h.check([n["name"] for n in st["nodes"]] == ["secondary"] and st["nodes"][0]["usable"],
+        "only the secondary is left, still up", st["nodes"])
+h.check(st["bindings"]["registered_by_node"].get("secondary") == 22 and st["bindings"]["signaling_by_node"].get(
+    "secondary") == 22, "all 22 registrants are still registered and signal via the secondary", st["bindings"])
+callee = h.sipp_background("uas_answer.xml", sb.port, bob, timeout=20, name="bob2")
+time.sleep(0.3)
+r = h.sipp("uac_call.xml", sb.port, alice, service="bob", timeout=20, name="alice2")
+callee.proc.wait(timeout=25)
+h.check(r.rc == 0 and callee.proc.returncode == 0 and len(secondary.requests("INVITE")) >= 1,
+        "alice calls bob via the secondary after the reload", r)
+
 h.figure(f"reload applied in {m.group(1) if m else '?'} ms (SIGHUP to new config in force, with 22 registrants and "
          f"a call up); failover with the reloaded settings: 22 re-registered on the new node in {took:.2f} s")
 h.finish()
