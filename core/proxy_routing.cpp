@@ -6,7 +6,10 @@
 #include "core/sip_uri.h"
 #include "core/sofia.h"
 
+#include <array>
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <spdlog/spdlog.h>
 
 namespace switchback {
@@ -21,6 +24,31 @@ bool isDialogCreatingMethod(sip_method_t m) {
 
 msg_pub_t* pub(const SipMessage& m) { return reinterpret_cast<msg_pub_t*>(m.sip()); }
 msg_header_t* hdr(void* h) { return static_cast<msg_header_t*>(h); }
+
+// "name=value" in the message's home, for msg_header_replace_param (which keeps the pointer).
+const char* joinInHome(su_home_t* home, std::string_view name, std::string_view value) {
+  auto* out = static_cast<char*>(su_alloc(home, static_cast<isize_t>(name.size() + value.size() + 1)));
+  std::memcpy(out, name.data(), name.size());
+  std::memcpy(out + name.size(), value.data(), value.size());
+  out[name.size() + value.size()] = '\0';
+  return out;
+}
+
+// received=: formatted without a std::string or printf, on every request's Via.
+const char* viaParam(su_home_t* home, std::string_view name, const boost::asio::ip::address& a) {
+  if (!a.is_v4()) return joinInHome(home, name, a.to_string());
+  const auto b = a.to_v4().to_bytes();
+  std::array<char, 16> text{};  // "255.255.255.255"
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const unsigned v = b[i];
+    if (i) text[n++] = '.';
+    if (v >= 100) text[n++] = static_cast<char>('0' + v / 100);
+    if (v >= 10) text[n++] = static_cast<char>('0' + v / 10 % 10);
+    text[n++] = static_cast<char>('0' + v % 10);
+  }
+  return joinInHome(home, name, std::string_view(text.data(), n));
+}
 
 std::string hostForUri(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -51,11 +79,13 @@ void ProxyEngine::fixTopVia(SipMessage& msg, const Flow& in) const {
   bool changed = false;
   auto sentBy = hostAddress(sv(v->v_host));
   if (v->v_rport || !sentBy || *sentBy != in.remote.address) {
-    msg_header_replace_param(home, v->v_common, su_sprintf(home, "received=%s", in.remote.address.to_string().c_str()));
+    msg_header_replace_param(home, v->v_common, viaParam(home, "received=", in.remote.address));
     changed = true;
   }
   if (v->v_rport) {
-    msg_header_replace_param(home, v->v_common, su_sprintf(home, "rport=%u", in.remote.port));
+    char port[8];
+    const auto end = std::to_chars(port, port + sizeof port, in.remote.port).ptr;
+    msg_header_replace_param(home, v->v_common, joinInHome(home, "rport=", std::string_view(port, end - port)));
     changed = true;
   }
   if (changed) msg_fragment_clear(v->v_common);
@@ -210,7 +240,8 @@ void ProxyEngine::recordRegistration(const Context& ctx, const SipMessage& respo
   o.phoneExpiresCap = static_cast<std::uint32_t>(config_.maxPhoneExpires.count());
   bindings_.apply(o, now);
   if (bindings_.find(o.aor)) policy_.onRegistered(o.aor, o.node, now);
-  spdlog::debug("registration {} via {} on {}: {} contacts", o.aor, ctx.in.str(), o.node, o.contacts.size());
+  if (spdlog::should_log(spdlog::level::debug))  // the flow's text costs a formatting per registration
+    spdlog::debug("registration {} via {} on {}: {} contacts", o.aor, ctx.in.str(), o.node, o.contacts.size());
 }
 
 } // namespace switchback

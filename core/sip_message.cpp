@@ -29,6 +29,31 @@ std::string encodeUrl(const url_t* url) {
   return big;
 }
 
+namespace {
+
+// msg_make() with a larger preload. msg_make() preloads the message's home with the message's
+// size plus 1 KB, which the receive buffer mostly fills: every parsed header, its copied bytes
+// and every header we add then cost a malloc and a free (callgrind: about a tenth of the
+// instructions per message went to malloc/free). What a parsed and edited message needs fits in
+// about four times its size plus 4 KB, carved from one block and released at once.
+msg_t* makeMessage(std::string_view bytes) {
+  msg_t* m = msg_create(sip_default_mclass(), MSG_DO_EXTRACT_COPY);
+  if (m == nullptr) return nullptr;
+  su_home_preload(msg_home(m), 1, static_cast<isize_t>(4 * bytes.size() + 4096));
+  msg_iovec_t iov[2];
+  const auto n = static_cast<usize_t>(bytes.size());
+  if (msg_recv_iovec(m, iov, 2, n, 1) != 1 || iov[0].mv_len != n) {
+    msg_destroy(m);
+    return nullptr;
+  }
+  std::memcpy(iov[0].mv_base, bytes.data(), bytes.size());
+  msg_recv_commit(m, n, 1);
+  if (msg_extract(m) < 0) msg_object(m)->msg_flags |= MSG_FLG_ERROR;
+  return m;
+}
+
+} // namespace
+
 void SipMessage::MsgDeleter::operator()(msg_s* m) const { msg_destroy(m); }
 
 SipMessage::SipMessage(msg_s* m) : msg_(m), sip_(sip_object(m)) {}
@@ -52,7 +77,7 @@ std::optional<SipMessage> SipMessage::parse(std::string_view bytes, std::size_t 
     error = ParseError::NulByte;
     return std::nullopt;
   }
-  msg_t* m = msg_make(sip_default_mclass(), MSG_DO_EXTRACT_COPY, bytes.data(), static_cast<ssize_t>(bytes.size()));
+  msg_t* m = makeMessage(bytes);
   if (m == nullptr) {
     error = ParseError::Unparseable;
     return std::nullopt;

@@ -9,6 +9,9 @@ namespace {
 Millis intervalFor(double ratePerSecond) {
   return Millis(std::max<Millis::rep>(1, static_cast<Millis::rep>(std::llround(1000.0 / std::max(ratePerSecond, 0.001)))));
 }
+
+constexpr Millis kCatchUp{50};
+
 } // namespace
 
 Pacer::Pacer(double ratePerSecond, std::uint64_t seed) : interval_(intervalFor(ratePerSecond)), rng_(seed) {}
@@ -37,8 +40,10 @@ std::vector<std::string> Pacer::release(TimePoint now) {
     std::swap(queue_[i], queue_.back());
     out.push_back(std::move(queue_.back()));
     queue_.pop_back();
-    // The next slot starts where this one ends; if we fell behind, never catch up in a burst.
-    planNext(std::max(slotStart_ + interval_, now - interval_ + Millis(1)));
+    // The next slot starts where this one ends. The caller polls on a timer (every 10 ms), so
+    // slots shorter than that fall due between polls and are released together; a slot that
+    // fell further behind than kCatchUp (a stall) is dropped, never made up in a burst.
+    planNext(std::max(slotStart_ + interval_, now - std::max(interval_, kCatchUp)));
   }
   if (queue_.empty()) idle_ = true;
   return out;

@@ -20,7 +20,8 @@ struct PacingConfig {
 
 /// Releases queued work at most `rate` per second: one release per slot of 1/rate seconds, at
 /// a random moment inside the slot (jitter), picking a random queued item (random order). N
-/// items take about N/rate seconds and never burst.
+/// items take about N/rate seconds and never burst: slots that fall due between two polls are
+/// released at the second one (so a rate above the poll frequency is kept), up to 50 ms of them.
 class Pacer {
 public:
   Pacer(double ratePerSecond, std::uint64_t seed);

@@ -121,8 +121,9 @@ class Kamailio:
     """A registrar built from registrar.cfg.tmpl, listening on UDP and TCP 127.0.0.1:port.
     Registrars given the same secret accept each other's nonces (a failover pair)."""
 
-    def __init__(self, harness, name, secret="shared-secret", attempts=3, min_expires=60):
+    def __init__(self, harness, name, secret="shared-secret", attempts=3, min_expires=60, shm_mb=64):
         self.name = name
+        self.shm_mb = shm_mb
         self.secret = secret
         self.min_expires = min_expires
         self.harness = harness
@@ -168,7 +169,7 @@ class Kamailio:
             f.write(cfg)
         # Foreground (-DD), log to stderr (-E), own runtime dir and pid file, enough memory.
         argv = ["kamailio", "-f", self.cfg, "-DD", "-E", "-Y", self.dir, "-P", os.path.join(self.dir, "pid"),
-                "-M", "32", "-m", "64"]
+                "-M", "32", "-m", str(self.shm_mb)]
         log = "kamailio.log" if attempt == 0 else f"kamailio-{attempt}.log"
         return Process(self.name, argv, os.path.join(self.dir, log))
 
@@ -346,8 +347,8 @@ class Harness:
                 sys.exit(1)
 
     # --- processes -------------------------------------------------------------------------
-    def kamailio(self, name="primary", secret="shared-secret", min_expires=60):
-        return Kamailio(self, name, secret, min_expires=min_expires)
+    def kamailio(self, name="primary", secret="shared-secret", min_expires=60, shm_mb=64):
+        return Kamailio(self, name, secret, min_expires=min_expires, shm_mb=shm_mb)
 
     def dns(self, srv, hosts, ttl):
         if shutil.which("dnsmasq") is None:

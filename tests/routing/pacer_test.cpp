@@ -29,6 +29,32 @@ TEST_CASE("the pacer releases N items in about N/rate seconds, never two in one 
   }
 }
 
+TEST_CASE("polled every 10 ms, the pacer keeps a rate above 100/s (slots due between polls are released)",
+          "[pacer]") {
+  Pacer p(1000, 3);  // 1 ms slots, ten per poll
+  const TimePoint t0{};
+  for (int i = 0; i < 3000; ++i) p.push("aor" + std::to_string(i), t0);
+  std::vector<TimePoint> times;
+  for (TimePoint t = t0; t < t0 + 10s && times.size() < 3000; t += 10ms)
+    for (std::size_t n = p.release(t).size(); n > 0; --n) times.push_back(t);
+  REQUIRE(times.size() == 3000);
+  CHECK(times.back() - times.front() >= 2900ms);
+  CHECK(times.back() - times.front() <= 3100ms);
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    std::size_t n = 0;
+    for (std::size_t j = i; j < times.size() && times[j] < times[i] + 1s; ++j) ++n;
+    CHECK(n <= 1010);
+  }
+}
+
+TEST_CASE("after a stall the pacer releases at most 50 ms of slots at once", "[pacer]") {
+  Pacer p(1000, 5);
+  const TimePoint t0{};
+  for (int i = 0; i < 500; ++i) p.push("aor" + std::to_string(i), t0);
+  (void)p.release(t0);
+  CHECK(p.release(t0 + 2s).size() <= 52);
+}
+
 TEST_CASE("releases are jittered inside their slots and in random order", "[pacer]") {
   Pacer p(10, 7);  // 100 ms slots
   const TimePoint t0{};
