@@ -108,6 +108,9 @@ public:
   void originate(const Flow& out, std::string_view method, const std::function<std::string(const std::string&)>& build,
                  LocalCompletion done, TimePoint now);
 
+  /// A reload: new timers apply to transactions created from now on; the expiry cap at once.
+  void reconfigure(const ProxyConfig& config) { config_ = config; }
+
   /// Fires every transaction timer due at `now`.
   void onTimer(TimePoint now);
 

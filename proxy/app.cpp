@@ -154,6 +154,9 @@ void App::restoreBindings() {
       ++unreadable;
       continue;
     }
+    // A connection id names a connection of the process that wrote it; here it would name
+    // another phone's. The phone's address still finds its connection if it reconnects.
+    for (auto& c : b->contacts) c.flow.connection = 0;
     bindings_.restore(std::move(*b));
     ++restored;
   }
@@ -227,6 +230,10 @@ void App::reload() {
         fresh.admin.port != config_.admin.port)
       kept.emplace_back("admin");
     if (fresh.persistence.path != config_.persistence.path) kept.emplace_back("persistence.path");
+    if (fresh.transport.maxMessageBytes != config_.transport.maxMessageBytes ||
+        fresh.transport.maxTcpConnections != config_.transport.maxTcpConnections ||
+        fresh.transport.tcpIdleTimeout != config_.transport.tcpIdleTimeout)
+      kept.emplace_back("limits");
     if (fresh.dns.resolvConf != config_.dns.resolvConf) kept.emplace_back("dns");
     for (const auto& k : kept) spdlog::warn("reload: '{}' changed; it takes effect at the next restart", k);
 
@@ -248,13 +255,14 @@ void App::reload() {
     health_.reconfigure(fresh.health);
     router_.reconfigure(fresh.routing);
     reregistrar_->reconfigure(fresh.routing.pacing, fresh.routing.credentials);
+    fresh.transport.maxMessageBytes = config_.transport.maxMessageBytes;  // the receive buffers' size
+    engine_->reconfigure(proxyConfig(fresh));
     if (fresh.log.level != config_.log.level) spdlog::set_level(spdlog::level::from_str(fresh.log.level));
     // What needs a restart keeps its running value, so the status tells the truth.
     fresh.transport = config_.transport;
     fresh.admin = config_.admin;
     fresh.persistence.path = config_.persistence.path;
     fresh.dns = config_.dns;
-    fresh.timers = config_.timers;
     config_ = std::move(fresh);
   } catch (const std::exception& e) {
     ++reloadFailures_;
