@@ -4,8 +4,9 @@
 
 namespace switchback {
 
-HealthMonitor::HealthMonitor(const HealthConfig& config, const NodeTable& nodes) : config_(config), nodes_(nodes) {
-  for (std::size_t i = 0; i < nodes.nodes().size(); ++i) slots_.push_back(Slot{NodeHealth(config), {}, 0, {}, {}});
+HealthMonitor::HealthMonitor(const HealthConfig& config, const NodeTable& nodes, TimePoint now)
+    : config_(config), nodes_(nodes) {
+  for (std::size_t i = 0; i < nodes.nodes().size(); ++i) slots_.push_back(Slot{NodeHealth(config, now), {}, 0, {}, {}});
 }
 
 void HealthMonitor::tick(TimePoint now) {
@@ -58,12 +59,12 @@ void HealthMonitor::reconfigure(const HealthConfig& config) {
   for (auto& s : slots_) s.health.reconfigure(config);
 }
 
-void HealthMonitor::remap(const NodeTable::Remap& remap) {
+void HealthMonitor::remap(const NodeTable::Remap& remap, TimePoint now) {
   std::vector<std::optional<Slot>> carried(nodes_.nodes().size());
   for (std::size_t i = 0; i < remap.size() && i < slots_.size(); ++i)
     if (remap[i]) carried[*remap[i]] = std::move(slots_[i]);
   slots_.clear();
-  for (auto& c : carried) slots_.push_back(c ? std::move(*c) : Slot{NodeHealth(config_), {}, 0, {}, {}});
+  for (auto& c : carried) slots_.push_back(c ? std::move(*c) : Slot{NodeHealth(config_, now), {}, 0, {}, {}});
 }
 
 void HealthMonitor::disable(std::size_t index, TimePoint now) { apply(index, slots_.at(index).health.disable(now)); }

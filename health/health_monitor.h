@@ -20,7 +20,7 @@ public:
   using ProbeFn = std::function<void(const UpstreamNode& node, std::function<void(int status)> answered)>;
   using EdgeFn = std::function<void(const UpstreamNode& node, const HealthEdge& edge)>;
 
-  HealthMonitor(const HealthConfig& config, const NodeTable& nodes);
+  HealthMonitor(const HealthConfig& config, const NodeTable& nodes, TimePoint now = {});
 
   void setProbe(ProbeFn probe) { probe_ = std::move(probe); }
   void onEdge(EdgeFn f) { edgeListeners_.push_back(std::move(f)); }
@@ -39,7 +39,7 @@ public:
   void reconfigure(const HealthConfig& config);
   /// A reload changed the node table: state follows each node by name; new nodes start fresh
   /// and are probed at once.
-  void remap(const NodeTable::Remap& remap);
+  void remap(const NodeTable::Remap& remap, TimePoint now);
 
   void disable(std::size_t index, TimePoint now);
   void enable(std::size_t index, TimePoint now);

@@ -28,7 +28,8 @@ struct HealthEdge {
 
 class NodeHealth {
 public:
-  explicit NodeHealth(const HealthConfig& config) : config_(config) {}
+  /// `since`: when the node entered service (its state is "configured" until probes tell).
+  explicit NodeHealth(const HealthConfig& config, TimePoint since = {}) : config_(config), since_(since) {}
 
   /// Each returns the edge it caused, if any.
   std::optional<HealthEdge> onSuccess(TimePoint now);

@@ -46,7 +46,7 @@ ProxyConfig proxyConfig(const Config& c) {
 App::App(const Config& config, const NodeTable::Resolved& resolved, std::string configPath)
     : config_(config), configPath_(std::move(configPath)), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_),
       purgeTimer_(io_), persistTimer_(io_), drainTimer_(io_), nodes_(config.upstreams, resolved, Clock::now()),
-      health_(config.health, nodes_), router_(config.routing, nodes_, health_, bindings_), policy_(router_),
+      health_(config.health, nodes_, Clock::now()), router_(config.routing, nodes_, health_, bindings_), policy_(router_),
       network_(io_, config.transport, *this, stats_) {
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, policy_, bindings_, stats_,
                                           [] { return Clock::now(); });
@@ -242,7 +242,7 @@ void App::reload() {
       std::vector<std::string> before, after;
       for (const auto& n : nodes_.nodes()) before.push_back(n.name + "@" + n.endpoint.str());
       const auto remap = nodes_.replace(std::move(candidate));
-      health_.remap(remap);
+      health_.remap(remap, started);
       router_.remap(remap);
       reregistrar_->remap(remap);
       for (const auto& n : nodes_.nodes()) after.push_back(n.name + "@" + n.endpoint.str());

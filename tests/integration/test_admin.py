@@ -74,6 +74,7 @@ h.check(m.get('switchback_transactions_total{method="REGISTER",class="2xx"}', 0)
 h.check(m.get('switchback_node_up{node="primary"}') == 1 and 'switchback_probe_latency_ms{node="primary"}' in m,
         "node health and probe latency per node")
 h.check(st["nodes"][0]["state"] == "up" and st["bindings"]["registered_by_node"]["primary"] == 50, "status: primary up, 50 there")
+h.check(0 <= st["nodes"][0]["since_s"] < 60, "status: the node's state dates from this run", st["nodes"][0])
 
 code, body = curl("POST", "/nodes/primary/disable")
 h.check(code == 200, "POST /nodes/primary/disable accepted", (code, body))
