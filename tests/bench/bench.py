@@ -396,17 +396,19 @@ def memory_phase(bench, args, reg_rate):
     rss0 = rss_kib(sb.process.pid)
     pools = user_pools(bench, "m", count, args.sipp)
     ok, failed, wall = register_all(bench, sb.port, pools, reg_rate, timeout=count / reg_rate + 60)
-    # Transactions end (Timer K) within T4 after the last answer: measure the bindings alone.
-    # (Probes keep a few dozen alive.)
-    wait_until(lambda: sb.status()["transactions"] < 100, 15, 0.5)
+    # Server transactions over UDP keep their final response for Timer J (64*T1 = 32 s) after the
+    # last answer: wait for them to end, to measure the bindings alone (probes keep a few dozen).
+    wait_until(lambda: sb.status()["transactions"] < 100, 45, 0.5)
     time.sleep(1)
-    registrants = sb.status()["bindings"]["registrants"]
+    st = sb.status()
+    registrants = st["bindings"]["registrants"]
     rss1 = rss_kib(sb.process.pid)
     per = (rss1 - rss0) * 1024 / registrants if registrants else None
     result = {"bindings": registrants, "rss_none_kib": rss0, "rss_full_kib": rss1,
               "bytes_per_binding": round(per) if per else None, "register_wall_s": round(wall, 1),
-              "register_failed": failed}
-    print(f"  {registrants} bindings ({failed} registrations failed, {wall:.1f} s): RSS {rss0} KiB -> {rss1} KiB = "
+              "register_failed": failed, "rate": reg_rate, "transactions_left": st["transactions"]}
+    print(f"  {registrants} bindings ({failed} registrations failed, {wall:.1f} s at {reg_rate}/s; "
+          f"{st['transactions']} transactions left): RSS {rss0} KiB -> {rss1} KiB = "
           f"{result['bytes_per_binding']} bytes per binding", flush=True)
     sb.process.stop()
     registrar.process.stop()
@@ -540,7 +542,7 @@ def main():
     # Time left for the ladders: 10 minutes in all, less what the failover and memory parts take.
     budget = 570 if not args.quick else 300
     reserve = (0 if "failover" not in parts else (25 + args.bindings / args.cap + args.bindings / 1500)) + \
-              (0 if "memory" not in parts else (20 + args.memory_bindings / 2000))
+              (0 if "memory" not in parts else (50 + args.memory_bindings / 2000))
     ladder_budget = max(60, budget - reserve - 20)
     n = args.sipp
     if "reg" in parts:
