@@ -537,10 +537,10 @@ def main():
                "moderate": {"reg": args.reg_start, "call": args.call_start}}
     # What each proxy spends doing nothing (timers, probes of both registrars) over the rungs' length.
     idle0 = [s.cpu() for s in sides]
-    time.sleep(5)
-    results["idle_cpu_per_s"] = {s.key: round((s.cpu() - c) / 5, 4) for s, c in zip(sides, idle0)}
+    time.sleep(4)
+    results["idle_cpu_per_s"] = {s.key: round((s.cpu() - c) / 4, 4) for s, c in zip(sides, idle0)}
     # Time left for the ladders: 10 minutes in all, less what the failover and memory parts take.
-    budget = 570 if not args.quick else 300
+    budget = 540 if not args.quick else 300
     reserve = (0 if "failover" not in parts else (25 + args.bindings / args.cap + args.bindings / 1500)) + \
               (0 if "memory" not in parts else (50 + args.memory_bindings / 2000))
     ladder_budget = max(60, budget - reserve - 20)
