@@ -194,7 +194,7 @@ class Bench(Harness):
         start = time.monotonic()
         for argv, trace, expected in specs:
             procs.append(("uac", Process(os.path.basename(trace), argv, trace + "-stdout.log", cwd=cwd), trace, expected))
-        deadline = start + duration + 40
+        deadline = start + duration + 20
         for _, p, _, _ in procs:
             try:
                 p.proc.wait(timeout=max(1, deadline - time.monotonic()))
@@ -232,7 +232,7 @@ class Bench(Harness):
         per = rate / n
         calls = max(1, int(round(per * duration)))
         specs, uas = [], []
-        timeout = duration + 30
+        timeout = duration + 10   # a passing rung ends in time; a failing one needs no more to tell
         for i in range(n):
             if kind == "reg":
                 port = bench_port()
@@ -542,7 +542,7 @@ def main():
     # Time left for the ladders: 10 minutes in all, less what the failover and memory parts take.
     budget = 540 if not args.quick else 300
     reserve = (0 if "failover" not in parts else (25 + args.bindings / args.cap + args.bindings / 1500)) + \
-              (0 if "memory" not in parts else (50 + args.memory_bindings / 2000))
+              (0 if "memory" not in parts else (50 + args.memory_bindings / 3000))
     ladder_budget = max(60, budget - reserve - 20)
     n = args.sipp
     if "reg" in parts:
@@ -568,7 +568,7 @@ def main():
         results["steps"] += bench.ladder("call", sides, args.call_start, 32 * args.call_start, args.duration, registrars, pools,
                                          max(60, budget - reserve - spent))
     sb_reg = best(results["steps"], "reg", "sb")
-    reg_rate = min(2000, int(0.8 * sb_reg["rate"])) if sb_reg else 1000
+    reg_rate = min(3000, int(0.8 * sb_reg["rate"])) if sb_reg else 1000
     # The ladder's proxies and registrars are done: the next parts start their own.
     for proc in (ka.process, sb.process, registrar.process, standby.process):
         proc.stop()
