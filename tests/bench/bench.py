@@ -92,17 +92,22 @@ def rss_kib(pid):
     return 0
 
 
-def udp_drops(ports):
-    """Datagrams the kernel dropped (receive buffer full) on the 127.0.0.1 UDP sockets bound to
-    `ports`, summed: /proc/net/udp's last column."""
-    wanted = {f"0100007F:{p:04X}" for p in ports}
-    total = 0
+def udp_drop_table():
+    """{port: datagrams the kernel dropped (receive buffer full)} for 127.0.0.1 UDP sockets,
+    from /proc/net/udp's last column."""
+    table = {}
     with open("/proc/net/udp") as f:
         for line in f.readlines()[1:]:
             fields = line.split()
-            if len(fields) > 12 and fields[1] in wanted:
-                total += int(fields[-1])
-    return total
+            if len(fields) > 12 and fields[1].startswith("0100007F:"):
+                port = int(fields[1].split(":")[1], 16)
+                table[port] = table.get(port, 0) + int(fields[-1])
+    return table
+
+
+def udp_drops(ports):
+    table = udp_drop_table()
+    return sum(table.get(p, 0) for p in ports)
 
 
 def percentile(values, q):
@@ -195,12 +200,19 @@ class Bench(Harness):
         for argv, trace, expected in specs:
             procs.append(("uac", Process(os.path.basename(trace), argv, trace + "-stdout.log", cwd=cwd), trace, expected))
         deadline = start + duration + 20
+        # SIPp's sockets go with it: sample their drops while it runs (a count only grows).
+        ports = {int(argv[argv.index("-p") + 1]) for argv, _, _ in list(specs) + list(uas)}
+        drops = {}
+        while time.monotonic() < deadline and any(p.alive() for _, p, _, _ in procs):
+            for port, n in udp_drop_table().items():
+                if port in ports:
+                    drops[port] = max(n, drops.get(port, 0))
+            time.sleep(0.25)
         for _, p, _, _ in procs:
-            try:
-                p.proc.wait(timeout=max(1, deadline - time.monotonic()))
-            except Exception:  # overran: stopped by its PID
+            if p.alive():  # overran: stopped by its PID
                 p.stop(signal.SIGKILL)
         wall = time.monotonic() - start
+        self.last_sipp_drops = sum(drops.values())
         out = []
         for role, p, trace, expected in procs:
             p.stop()
@@ -252,6 +264,7 @@ class Bench(Harness):
         sipp0 = children_cpu()
         results, wall = self.run_sipps(specs, duration, cwd, uas)
         proxy_cpu = side.cpu() - cpu0
+        sipp_drops = self.last_sipp_drops
         proxy_drops = udp_drops([side.port]) - drops0[0]
         registrar_drops = udp_drops([r.port for r in registrars]) - drops0[1]
         reg_cpu = sum(session_cpu(r.process.pid) for r in registrars) - reg0
@@ -266,7 +279,7 @@ class Bench(Harness):
         res = {"kind": kind, "side": side.key, "rate": rate, "duration": duration, "done": done, "failed": failed,
                "retrans": retrans, "wall": round(wall, 2), "passed": passed,
                "proxy_cpu": round(proxy_cpu, 3), "registrar_cpu": round(reg_cpu, 3), "sipp_cpu": round(sipp_cpu, 3),
-               "proxy_drops": proxy_drops, "registrar_drops": registrar_drops,
+               "proxy_drops": proxy_drops, "registrar_drops": registrar_drops, "sipp_drops": sipp_drops,
                "proxy_cpu_per_1000": round(proxy_cpu * 1000 / done, 4) if done else None,
                "rtt": {k: {"median": percentile(v, 0.5), "p99": percentile(v, 0.99), "mean": statistics.fmean(v),
                            "n": len(v)}
@@ -274,7 +287,7 @@ class Bench(Harness):
         print(f"  {kind:4} {side.label:10} {rate:5}/s x {duration:>2}s: {'pass' if passed else 'FAIL'}"
               f"  done {done} failed {failed} retrans {retrans} wall {wall:.1f}s"
               f" | CPU s: proxy {proxy_cpu:.2f} registrar {reg_cpu:.2f} sipp {sipp_cpu:.2f}"
-              f" | UDP drops: proxy {proxy_drops} registrar {registrar_drops}", flush=True)
+              f" | UDP drops: proxy {proxy_drops} registrar {registrar_drops} sipp {sipp_drops}", flush=True)
         return res
 
     def ladder(self, kind, sides, start, top, duration, registrars, pools, budget):
@@ -481,13 +494,13 @@ def table(results):
                     f"{mem['bytes_per_binding']} bytes | — | — |")
     lines = ["\n".join(rows), "", "Every rung (CPU seconds over the rung, per process):", "",
              "| load | proxy | rate/s | result | done | failed | retrans | wall s | proxy CPU s | registrar CPU s | SIPp CPU s "
-             "| UDP drops at proxy | at registrar |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| UDP drops at proxy | at registrar | at SIPp |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in steps:
         lines.append(f"| {s['kind']} | {'Switchback' if s['side'] == 'sb' else 'Kamailio'} | {s['rate']} | "
                      f"{'pass' if s['passed'] else 'FAIL'} | {s['done']} | {s['failed']} | {s['retrans']} | {s['wall']} | "
                      f"{s['proxy_cpu']} | {s['registrar_cpu']} | {s['sipp_cpu']} | {s['proxy_drops']} | "
-                     f"{s['registrar_drops']} |")
+                     f"{s['registrar_drops']} | {s['sipp_drops']} |")
     return "\n".join(lines)
 
 
