@@ -580,6 +580,11 @@ def main():
         spent = time.monotonic() - started
         results["steps"] += bench.ladder("call", sides, args.call_start, 32 * args.call_start, args.duration, registrars, pools,
                                          max(60, budget - reserve - spent))
+    # What Switchback counted over the ladders: anything it refused or dropped explains a failed rung.
+    m = sb.metrics()
+    results["switchback_counters"] = {k: v for k, v in m.items() if v and any(
+        w in k for w in ("rejected", "dropped", "retransmissions_absorbed", "timeouts", "send_errors"))}
+    print(f"Switchback counters after the ladders: {results['switchback_counters']}", flush=True)
     sb_reg = best(results["steps"], "reg", "sb")
     reg_rate = min(3000, int(0.8 * sb_reg["rate"])) if sb_reg else 1000
     # The ladder's proxies and registrars are done: the next parts start their own.
