@@ -256,7 +256,10 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
   }
   if (status >= 200) observe(*ctx, status, &msg, now);
   if (ctx->local) {
-    if (status >= 200) finishLocal(*ctx, status, &msg);
+    if (status >= 200) {
+      finishLocal(*ctx, status, &msg);
+      ctx->client->releaseRequest();
+    }
     maybeRetire(ctx->id);
     return;
   }
@@ -284,7 +287,10 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
     ctx->timerC.reset();
   }
   ctx->server->respond(status, msg.serialize(), now);
-  if (status >= 200) ctx->forwarded.reset();  // the transactions keep the bytes they still need
+  if (status >= 200) {  // the transactions keep the bytes they still need: the server its response
+    ctx->forwarded.reset();
+    ctx->client->releaseRequest();
+  }
   schedule(*ctx);
   maybeRetire(ctx->id);
 }

@@ -2,6 +2,8 @@
 
 #include "core/sofia.h"
 
+#include <charconv>
+
 namespace switchback {
 
 namespace {
@@ -92,16 +94,29 @@ std::string hex64(std::uint64_t v) {
   return out;
 }
 
+namespace {
+
+// fnv1a of the URL as encodeUrl() writes it, without the std::string when it fits on the stack.
+std::uint64_t fnv1aUrl(const url_t* url, std::uint64_t h = fnv1a({})) {
+  char buf[512];
+  const auto n = static_cast<std::size_t>(url_e(buf, sizeof buf, url));
+  return n < sizeof buf ? fnv1a(std::string_view(buf, n), h) : fnv1a(encodeUrl(url), h);
+}
+
+} // namespace
+
 std::uint64_t loopHash(const SipMessage& request) {
   const sip_t* sip = request.sip();
-  std::uint64_t h = fnv1a(encodeUrl(sip->sip_request->rq_url));
+  std::uint64_t h = fnv1aUrl(sip->sip_request->rq_url);
   h = fnv1a(sv(sip->sip_from ? sip->sip_from->a_tag : nullptr), fnv1a("|", h));
   h = fnv1a(sv(sip->sip_to ? sip->sip_to->a_tag : nullptr), fnv1a("|", h));
   h = fnv1a(sv(sip->sip_call_id ? sip->sip_call_id->i_id : nullptr), fnv1a("|", h));
-  h = fnv1a(std::to_string(sip->sip_cseq ? sip->sip_cseq->cs_seq : 0), fnv1a("|", h));
+  char seq[12];
+  const auto seqEnd = std::to_chars(seq, seq + sizeof seq, sip->sip_cseq ? sip->sip_cseq->cs_seq : 0).ptr;
+  h = fnv1a(std::string_view(seq, static_cast<std::size_t>(seqEnd - seq)), fnv1a("|", h));
   // Route is part of the hash (§16.6 step 8): an in-dialog request passes us twice with the
   // same Request-URI, but with a shorter route set the second time. That is a spiral.
-  for (const sip_route_t* r = sip->sip_route; r; r = r->r_next) h = fnv1a(encodeUrl(r->r_url), fnv1a("|", h));
+  for (const sip_route_t* r = sip->sip_route; r; r = r->r_next) h = fnv1aUrl(r->r_url, fnv1a("|", h));
   if (sip->sip_proxy_require)
     h = fnv1a(encodeHeaderValue(reinterpret_cast<const msg_header_t*>(sip->sip_proxy_require)), h);
   if (sip->sip_proxy_authorization)

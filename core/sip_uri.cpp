@@ -6,8 +6,46 @@
 
 namespace switchback {
 
+namespace {
+
+enum class Dotted { Address, NotAddress, NotDotted };
+
+// A dotted quad as inet_pton reads it (four decimal parts, 0-255, no leading zeros), without
+// the std::string and the two inet_pton calls of make_address: it runs for every Via, Route
+// and Request-URI host of every message.
+Dotted parseDotted(std::string_view s, boost::asio::ip::address_v4::bytes_type& out) {
+  if (s.find_first_not_of("0123456789.") != std::string_view::npos) return Dotted::NotDotted;
+  std::size_t part = 0, digits = 0;
+  unsigned value = 0;
+  for (const char c : s) {
+    if (c == '.') {
+      if (digits == 0 || part == 3) return Dotted::NotAddress;
+      out[part++] = static_cast<unsigned char>(value);
+      value = 0;
+      digits = 0;
+    } else {
+      if (digits > 0 && value == 0) return Dotted::NotAddress;  // leading zero
+      value = value * 10 + static_cast<unsigned>(c - '0');
+      if (++digits > 3 || value > 255) return Dotted::NotAddress;
+    }
+  }
+  if (digits == 0 || part != 3) return Dotted::NotAddress;
+  out[3] = static_cast<unsigned char>(value);
+  return Dotted::Address;
+}
+
+} // namespace
+
 std::optional<boost::asio::ip::address> hostAddress(std::string_view host) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::asio::ip::address_v4::bytes_type bytes{};
+  switch (parseDotted(host, bytes)) {
+  case Dotted::Address: return boost::asio::ip::address(boost::asio::ip::address_v4(bytes));
+  case Dotted::NotAddress: return std::nullopt;
+  case Dotted::NotDotted:
+    if (host.find(':') == std::string_view::npos) return std::nullopt;  // a name: neither family
+    break;
+  }
   boost::system::error_code ec;
   auto a = boost::asio::ip::make_address(std::string(host), ec);
   if (ec) return std::nullopt;

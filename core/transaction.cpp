@@ -43,6 +43,13 @@ ClientTransaction::ClientTransaction(TxKind kind, bool reliable, const TimerConf
   send_(request_);
 }
 
+void ClientTransaction::releaseRequest() {
+  // A transaction lives on for Timer K/D/M after its final, and its context for the server
+  // side's Timer J (32 s over UDP): thousands a second would keep every request's bytes.
+  if (state_ == State::Completed || state_ == State::Accepted || state_ == State::Terminated)
+    std::string().swap(request_);
+}
+
 ClientTransaction::Verdict ClientTransaction::onResponse(int status, TimePoint now,
                                                          const std::function<std::string()>& buildAck) {
   if (!isValidStatus(status)) return Verdict::Absorb;

@@ -73,6 +73,9 @@ public:
   State state() const { return state_; }
   TxKind kind() const { return kind_; }
   const std::string& request() const { return request_; }
+  /// Frees the request's bytes once a final response has come (nothing retransmits them any
+  /// more; an owner that needs them reads request() first). A no-op before that.
+  void releaseRequest();
   /// True once Timer B/F fired or a transport error was reported.
   bool failed() const { return failed_; }
 

@@ -797,3 +797,18 @@ TEST_CASE("a server ignores a status outside 100-699", "[transaction]") {
   CHECK(tx.state() == ServerState::Trying);
   CHECK(tx.lastStatus() == 0);
 }
+
+TEST_CASE("a client transaction frees its request's bytes on request once a final has come", "[transaction]") {
+  const TimerConfig timers;
+  const TimePoint t0{};
+  int sent = 0;
+  ClientTransaction tx(TxKind::NonInvite, false, timers, t0, "REGISTER sip:x SIP/2.0\r\n\r\n",
+                       [&](std::string_view) { ++sent; });
+  tx.releaseRequest();  // no final yet: still needed for retransmissions
+  CHECK_FALSE(tx.request().empty());
+  tx.onResponse(200, t0 + std::chrono::milliseconds(10), nullptr);
+  tx.releaseRequest();
+  CHECK(tx.request().empty());
+  CHECK(tx.state() == ClientTransaction::State::Completed);
+  CHECK(sent == 1);
+}
