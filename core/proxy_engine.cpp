@@ -15,7 +15,6 @@ namespace switchback {
 
 namespace {
 
-constexpr std::string_view kBranchMagic = "z9hG4bK";
 constexpr std::string_view kOurBranch = "z9hG4bKsb";   // our Via branches: magic, "sb", loop hash, "."
 
 bool isDialogCreating(const sip_t* sip) {  // a request that creates a dialog: Record-Route it
