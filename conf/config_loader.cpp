@@ -414,12 +414,76 @@ void readTimers(const Reader& r, const YAML::Node& t, TimerConfig& c) {
          t1 + " is above t2_ms (" + t2 + ", the default); allowed: 10-" + t2 + ", or set t2_ms up to 60000");
 }
 
+// Hostile networks: limits on one message and on streams (the limits: keys they add).
+void readMessageLimits(const Reader& r, const YAML::Node& l, Config& c) {
+  auto& m = c.guard.limits;
+  if (l["max_headers"]) m.maxHeaders = r.integer(l["max_headers"], "limits.max_headers", 8, 10000);
+  if (l["max_header_bytes"]) m.maxHeaderBytes = r.integer(l["max_header_bytes"], "limits.max_header_bytes", 512, 1048576);
+  if (l["max_via"]) m.maxVia = r.integer(l["max_via"], "limits.max_via", 1, 1000);
+  if (l["partial_message_timeout_s"])
+    c.transport.partialMessageTimeout = Seconds(r.integer(l["partial_message_timeout_s"], "limits.partial_message_timeout_s", 1, 3600));
+  if (l["max_connections_per_source"])
+    c.transport.maxConnectionsPerSource = r.integer(l["max_connections_per_source"], "limits.max_connections_per_source", 0, 1000000);
+  c.transport.maxHeaderBytes = m.maxHeaderBytes;
+}
+
+std::vector<std::string> stringList(const Reader& r, const YAML::Node& node, const std::string& key, const std::string& of) {
+  if (!node.IsSequence()) r.fail(node, key, "expected a list of " + of + ", got " + kindOf(node));
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i) out.push_back(r.string(node[i], key + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+void readAccess(const Reader& r, const YAML::Node& root, AccessConfig& a) {
+  const YAML::Node n = root["security"];
+  if (!n) return;
+  r.onlyKeys(n, "security", {"phone_networks", "domains"});
+  if (n["phone_networks"]) {
+    const auto nets = stringList(r, n["phone_networks"], "security.phone_networks", "networks");
+    for (std::size_t i = 0; i < nets.size(); ++i) {
+      auto cidr = Cidr::parse(nets[i]);
+      if (!cidr)
+        r.fail(n["phone_networks"][i], "security.phone_networks[" + std::to_string(i) + "]",
+               "'" + nets[i] + "' is not a network; allowed: ADDRESS/PREFIX, e.g. 10.0.0.0/8, 2001:db8::/32 (prefix 0-32, 0-128)");
+      a.phoneNetworks.push_back(*cidr);
+    }
+  }
+  if (n["domains"]) {
+    a.domains = stringList(r, n["domains"], "security.domains", "domains");
+    for (std::size_t i = 0; i < a.domains.size(); ++i)
+      if (a.domains[i].empty() || a.domains[i].find_first_of(" \t@:;<>") != std::string::npos)
+        r.fail(n["domains"][i], "security.domains[" + std::to_string(i) + "]",
+               "'" + a.domains[i] + "' is not allowed; allowed: a host name or IP address, e.g. example.com");
+  }
+}
+
+void readRateLimits(const Reader& r, const YAML::Node& root, RateLimitConfig& x) {
+  const YAML::Node n = root["rate_limits"];
+  if (!n) return;
+  r.onlyKeys(n, "rate_limits", {"requests_per_second", "registers_per_second", "ban_s", "retry_after_s",
+                                "max_transactions", "scanner_user_agents"});
+  if (n["requests_per_second"])
+    x.requestsPerSecond = static_cast<double>(r.integer(n["requests_per_second"], "rate_limits.requests_per_second", 0, 1000000));
+  if (n["registers_per_second"])
+    x.registersPerSecond = static_cast<double>(r.integer(n["registers_per_second"], "rate_limits.registers_per_second", 0, 1000000));
+  if (n["ban_s"]) x.banTime = Seconds(r.integer(n["ban_s"], "rate_limits.ban_s", 0, 86400));
+  if (n["retry_after_s"]) x.retryAfter = Seconds(r.integer(n["retry_after_s"], "rate_limits.retry_after_s", 1, 3600));
+  if (n["max_transactions"]) x.maxTransactions = r.integer(n["max_transactions"], "rate_limits.max_transactions", 0, 10000000);
+  if (n["scanner_user_agents"]) {
+    x.scannerUserAgents = stringList(r, n["scanner_user_agents"], "rate_limits.scanner_user_agents", "User-Agent substrings");
+    for (std::size_t i = 0; i < x.scannerUserAgents.size(); ++i)
+      if (x.scannerUserAgents[i].empty())
+        r.fail(n["scanner_user_agents"][i], "rate_limits.scanner_user_agents[" + std::to_string(i) + "]",
+               "is empty; allowed: a non-empty substring, matched case-insensitively");
+  }
+}
+
 Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError(r.source() + ": the file is empty; required: listen, upstreams");
   r.onlyKeys(root, "", {"listen", "upstreams", "dns", "health", "failover", "registrant_groups", "pacing", "sbc",
-                        "credentials", "log", "timers", "limits", "admin"});
+                        "credentials", "log", "timers", "limits", "admin", "security", "rate_limits"});
   readListen(r, root, c.transport);
   readUpstreams(r, root, c.upstreams);
 
@@ -448,11 +512,15 @@ Config read(const YAML::Node& root, const Reader& r) {
   }
   if (const YAML::Node t = root["timers"]) readTimers(r, t, c.timers);
   if (const YAML::Node l = root["limits"]) {
-    r.onlyKeys(l, "limits", {"max_message_bytes", "max_tcp_connections", "tcp_idle_timeout_s"});
+    r.onlyKeys(l, "limits", {"max_message_bytes", "max_tcp_connections", "tcp_idle_timeout_s", "max_headers",
+                             "max_header_bytes", "max_via", "partial_message_timeout_s", "max_connections_per_source"});
     if (l["max_message_bytes"]) c.transport.maxMessageBytes = r.integer(l["max_message_bytes"], "limits.max_message_bytes", 1024, 1048576);
     if (l["max_tcp_connections"]) c.transport.maxTcpConnections = r.integer(l["max_tcp_connections"], "limits.max_tcp_connections", 1, 1000000);
     if (l["tcp_idle_timeout_s"]) c.transport.tcpIdleTimeout = Seconds(r.integer(l["tcp_idle_timeout_s"], "limits.tcp_idle_timeout_s", 1, 86400));
+    readMessageLimits(r, l, c);
   }
+  readAccess(r, root, c.guard.access);
+  readRateLimits(r, root, c.guard.rate);
   if (const YAML::Node a = root["admin"]) {
     r.onlyKeys(a, "admin", {"listen"});
     if (!a["listen"]) r.missing(a, "admin.listen", "admin: { listen: \"127.0.0.1:8080\" }");

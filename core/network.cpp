@@ -44,7 +44,8 @@ struct Network::TcpListener {
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 public:
   TcpConnection(Network& net, tcp::socket socket, std::uint64_t id, std::uint16_t listener, Endpoint remote)
-      : net_(net), socket_(std::move(socket)), idle_(socket_.get_executor()), framer_(net.config_.maxMessageBytes),
+      : net_(net), socket_(std::move(socket)), idle_(socket_.get_executor()), partial_(socket_.get_executor()),
+        framer_(net.config_.maxMessageBytes, net.config_.maxHeaderBytes),
         flow_{Transport::Tcp, listener, std::move(remote), id} {}
 
   const Flow& flow() const { return flow_; }
@@ -79,6 +80,7 @@ public:
     boost::system::error_code ignored;
     socket_.close(ignored);
     idle_.cancel();
+    partial_.cancel();
     net_.onConnectionClosed(flow_.connection, flow_.remote);
   }
 
@@ -94,6 +96,7 @@ private:
       self->active_ = true;
       self->framer_.append(std::string_view(self->buffer_.data(), n));
       if (!self->deliver()) return;
+      self->watchPartial();
       self->read();
     });
   }
@@ -136,6 +139,35 @@ private:
     });
   }
 
+  // Slowloris: a message begun must be complete within partialMessageTimeout, however slowly
+  // its bytes keep coming (the idle timer alone would be fed by them).
+  void watchPartial() {
+    if (framer_.buffered() == 0) {
+      partialSince_.reset();
+      return;
+    }
+    if (partialSince_) return;
+    partialSince_ = std::chrono::steady_clock::now();
+    armPartial(net_.config_.partialMessageTimeout);
+  }
+
+  void armPartial(std::chrono::steady_clock::duration after) {
+    auto self = shared_from_this();
+    partial_.expires_after(after);
+    partial_.async_wait([self](const boost::system::error_code& ec) {
+      if (ec || self->closed_ || !self->partialSince_) return;
+      const auto waited = std::chrono::steady_clock::now() - *self->partialSince_;
+      if (waited < self->net_.config_.partialMessageTimeout) {
+        self->armPartial(self->net_.config_.partialMessageTimeout - waited);
+        return;
+      }
+      ++self->net_.stats_.dropped["partial message timeout"];
+      spdlog::debug("tcp {}: message incomplete after {} s, closing", self->flow_.str(),
+                    self->net_.config_.partialMessageTimeout.count());
+      self->close();
+    });
+  }
+
   void armIdle() {
     auto self = shared_from_this();
     idle_.expires_after(net_.config_.tcpIdleTimeout);
@@ -155,6 +187,8 @@ private:
   Network& net_;
   tcp::socket socket_;
   asio::steady_timer idle_;
+  asio::steady_timer partial_;
+  std::optional<std::chrono::steady_clock::time_point> partialSince_;
   StreamFramer framer_;
   Flow flow_;
   std::array<char, 16384> buffer_{};
@@ -233,12 +267,14 @@ void Network::acceptTcp(TcpListener& l) {
   l.acceptor.async_accept([this, &l](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
+      boost::system::error_code rec;
+      const auto remote = socket.remote_endpoint(rec);
       if (connections_.size() >= config_.maxTcpConnections) {
         ++stats_.tcpConnectionsRefused;
         spdlog::warn("tcp: connection cap {} reached, refusing a connection", config_.maxTcpConnections);
+      } else if (!rec && !admitConnection(toEndpoint(remote))) {
+        ++stats_.tcpConnectionsRefused;
       } else {
-        boost::system::error_code rec;
-        const auto remote = socket.remote_endpoint(rec);
         if (!rec) {
           socket.set_option(tcp::no_delay(true), rec);
           auto c = std::make_shared<TcpConnection>(*this, std::move(socket), nextConnectionId_++, l.index, toEndpoint(remote));
@@ -251,7 +287,19 @@ void Network::acceptTcp(TcpListener& l) {
   });
 }
 
+bool Network::admitConnection(const Endpoint& remote) {
+  if (guard_ && !guard_->admitConnection(remote, std::chrono::steady_clock::now())) return false;
+  const std::size_t cap = config_.maxConnectionsPerSource;
+  if (cap == 0) return true;
+  const auto it = perSource_.find(remote.address.to_string());
+  if (it == perSource_.end() || it->second < cap) return true;
+  ++stats_.dropped["connections per source"];
+  spdlog::debug("tcp: {} has {} connections, refusing another", remote.address.to_string(), cap);
+  return false;
+}
+
 void Network::adopt(std::shared_ptr<TcpConnection> c) {
+  ++perSource_[c->flow().remote.address.to_string()];
   byRemote_[c->flow().remote.str()] = c->flow().connection;
   connections_.emplace(c->flow().connection, std::move(c));
 }
@@ -262,6 +310,7 @@ void Network::onConnectionClosed(std::uint64_t id, const Endpoint& remote) {
   // The connection object may be running this very call: release it after the handler returns.
   auto c = connections_.find(id);
   if (c != connections_.end()) {
+    if (auto n = perSource_.find(remote.address.to_string()); n != perSource_.end() && --n->second == 0) perSource_.erase(n);
     asio::post(io_, [keep = c->second] {});
     connections_.erase(c);
   }

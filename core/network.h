@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/flow.h"
+#include "core/guard.h"
 #include "core/stats.h"
 #include "core/transport_config.h"
 
@@ -55,6 +56,9 @@ public:
 
   std::size_t tcpConnections() const { return connections_.size(); }
 
+  /// Banned sources are refused at accept; none if unset.
+  void setGuard(Guard* guard) { guard_ = guard; }
+
 private:
   friend class TcpConnection;
   struct UdpListener;
@@ -63,6 +67,7 @@ private:
   void receiveUdp(UdpListener& l);
   void acceptTcp(TcpListener& l);
   void adopt(std::shared_ptr<TcpConnection> c);
+  bool admitConnection(const Endpoint& remote);
   void onConnectionClosed(std::uint64_t id, const Endpoint& remote);
   std::optional<std::uint16_t> listenerFor(Transport t, const Endpoint& remote) const;
 
@@ -75,6 +80,8 @@ private:
   std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> connections_;
   std::unordered_map<std::string, std::uint64_t> byRemote_;  // Endpoint::str() → connection
   std::uint64_t nextConnectionId_ = 1;
+  std::unordered_map<std::string, std::size_t> perSource_;  // address → open connections
+  Guard* guard_ = nullptr;
 };
 
 } // namespace switchback

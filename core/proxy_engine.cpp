@@ -62,6 +62,10 @@ ProxyEngine::~ProxyEngine() = default;
 
 void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
   ++stats_.messagesIn;
+  const TimePoint now = clock_();
+  const bool upstream = guard_ && isUpstreamSource(flow);
+  const Guard::Packet packet = guard_ ? guard_->admitPacket(bytes, flow, upstream, now) : Guard::Packet::Pass;
+  if (packet == Guard::Packet::Drop) return;
   SipMessage::ParseError error;
   auto msg = SipMessage::parse(bytes, config_.maxMessageBytes, error);
   if (!msg) {
@@ -70,17 +74,19 @@ void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
     spdlog::debug("dropped an unparseable message from {} ({} bytes)", flow.str(), bytes.size());
     return;
   }
-  const TimePoint now = clock_();
+  if (guard_ && !guard_->admitParsed(*msg, upstream)) return;
   const std::size_t headEnd = bytes.find("\r\n\r\n");
   const std::size_t body = headEnd == std::string_view::npos ? 0 : bytes.size() - headEnd - 4;
-  if (msg->isRequest()) handleRequest(*msg, flow, body, now);
+  if (msg->isRequest()) handleRequest(*msg, flow, body, packet == Guard::Packet::Limited, now);
+  else if (packet == Guard::Packet::Limited) ++stats_.dropped["rate limit"];
   else handleResponse(*msg, flow, now);
 }
 
 // ---------------------------------------------------------------------------------------
 // Requests
 
-void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, TimePoint now) {
+void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, bool limited,
+                                TimePoint now) {
   sip_t* sip = msg.sip();
   const std::string method(msg.method());
   // Unknown methods are counted together: a flood of invented ones must not grow the map.
@@ -95,6 +101,7 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
     else ++stats_.rejected[rejection->reason];
     return;
   }
+  if (guard_ && !admitted(msg, in, limited, now)) return;
   if (sip->sip_request->rq_method == sip_method_ack) return handleAck(msg, in, now);
   if (sip->sip_request->rq_method == sip_method_cancel) return handleCancel(msg, in, now);
 

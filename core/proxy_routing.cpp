@@ -120,6 +120,10 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
       return Target{*flow, "", *flow};
     }
     auto t = uriTarget(sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url);
+    if (t && !isRegisteredPhone(t->endpoint)) {  // no token: only towards a phone registered through us
+      why = Rejection{403, "Relaying Denied"};
+      return std::nullopt;
+    }
     auto flow = t ? wire_.flowTo(t->transport, t->endpoint) : std::nullopt;
     if (!flow) {
       why = Rejection{404, "Not Found"};
@@ -140,6 +144,10 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   else if (inDialog) request.kind = RequestKind::InDialog;
   else if (isDialogCreatingMethod(sip->sip_request->rq_method)) request.kind = RequestKind::NewDialog;
   if (routeNode) request.dialogNode = routeNode->node;
+  if (relayDenied(msg, inDialog, routeNode)) {
+    why = Rejection{403, "Relaying Denied"};
+    return std::nullopt;
+  }
   RouteDecision decision = policy_.routeFromPhone(request, now);
   if (!decision.hop) {
     why = decision.rejection;

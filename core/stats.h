@@ -24,6 +24,7 @@ struct Stats {
   std::map<std::string, std::uint64_t> requestsByMethod;
   std::map<std::string, std::uint64_t> responsesByClass;   // "1xx" … "6xx"
   std::map<std::string, std::uint64_t> rejected;           // by reason phrase we answered
+  std::map<std::string, std::uint64_t> dropped;            // hostile input dropped unanswered, by reason
 };
 
 } // namespace switchback

@@ -64,6 +64,10 @@ StreamFramer::Result StreamFramer::next(std::string& out) {
     buffer_.erase(0, 2);
   }
   const std::size_t headEnd = buffer_.find("\r\n\r\n");
+  if ((headEnd == std::string::npos ? buffer_.size() : headEnd) > maxHead_) {
+    error_ = "headers exceed the maximum header size";
+    return Result::Error;
+  }
   if (headEnd == std::string::npos) {
     if (buffer_.size() > max_) {
       error_ = "headers exceed the maximum message size";

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,8 @@ class StreamFramer {
 public:
   enum class Result { NeedMore, Message, KeepAlive, Error };
 
-  explicit StreamFramer(std::size_t maxMessageBytes) : max_(maxMessageBytes) {}
+  explicit StreamFramer(std::size_t maxMessageBytes, std::size_t maxHeadBytes = SIZE_MAX)
+      : max_(maxMessageBytes), maxHead_(maxHeadBytes) {}
 
   void append(std::string_view bytes) { buffer_.append(bytes); }
 
@@ -25,6 +27,7 @@ public:
 
 private:
   std::size_t max_;
+  std::size_t maxHead_;
   std::string buffer_;
   std::string_view error_;
 };

@@ -40,12 +40,14 @@ ProxyConfig proxyConfig(const Config& c) {
 } // namespace
 
 App::App(const Config& config, const NodeTable::Resolved& resolved)
-    : config_(config), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_), purgeTimer_(io_),
+    : config_(config), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_), purgeTimer_(io_), guard_(config.guard, stats_),
       nodes_(config.upstreams, resolved, Clock::now()),
       health_(config.health, nodes_), router_(config.routing, nodes_, health_, bindings_),
       network_(io_, config.transport, *this, stats_) {
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, router_, bindings_, stats_,
                                           [] { return Clock::now(); });
+  engine_->setGuard(&guard_);
+  network_.setGuard(&guard_);
   health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
   reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_,
                                                config_.routing.credentials);
@@ -108,6 +110,7 @@ void App::purge() {
     const TimePoint now = Clock::now();
     if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
     router_.everySecond(now);
+    guard_.expire(now);
     refreshDns(now);
     purge();
   });
@@ -150,7 +153,7 @@ void App::stop() {
 AdminServer::Reply App::admin(const std::string& method, const std::string& target) {
   if (method != "GET") return {405, "text/plain", "method not allowed\n"};
   const StatusView view{stats_,  bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
-                        network_.tcpConnections(), Clock::now()};
+                        network_.tcpConnections(), Clock::now(), &guard_};
   const auto q = target.find('?');
   const std::string path = target.substr(0, q);
   const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);

@@ -43,6 +43,7 @@ private:
   boost::asio::steady_timer tickTimer_;
   boost::asio::steady_timer purgeTimer_;
   Stats stats_;
+  Guard guard_;
   BindingTable bindings_;
   NodeTable nodes_;
   HealthMonitor health_;

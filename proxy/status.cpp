@@ -95,7 +95,7 @@ std::string renderStatusJson(const StatusView& v) {
          ",\"messages_out\":" + std::to_string(s.messagesOut) + ",\"parse_errors\":" + std::to_string(s.parseErrors) +
          ",\"oversized\":" + std::to_string(s.oversized) + ",\"stream_errors\":" + std::to_string(s.streamErrors) +
          ",\"responses_dropped\":" + std::to_string(s.responsesDropped) +
-         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}}\n";
+         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}," + renderGuardJson(v) + "}\n";
   return out;
 }
 
@@ -181,6 +181,7 @@ std::string renderMetrics(const StatusView& v) {
   }
   gauge("switchback_transactions_active", "Proxy transactions in progress", v.transactions);
   gauge("switchback_tcp_connections", "Open TCP connections", v.tcpConnections);
+  appendGuardMetrics(out, v);
   return out;
 }
 

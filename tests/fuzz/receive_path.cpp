@@ -1,6 +1,7 @@
 #include "fuzz/receive_path.h"
 
 #include "core/binding_table.h"
+#include "core/guard.h"
 #include "core/proxy_engine.h"
 #include "core/sip_builder.h"
 #include "core/stream_framer.h"
@@ -28,8 +29,23 @@ struct World {
   BindingTable bindings;
   Stats stats;
   TimePoint now{};
+  Guard guard{guardConfig(), stats};
   ProxyEngine engine{ProxyConfig{}, wire, policy, bindings, stats, [this] { return now; }};
-  StreamFramer framer{kMaxMessage};
+  StreamFramer framer{kMaxMessage, 16384};
+
+  World() { engine.setGuard(&guard); }
+
+  // Every check on: small limits so that inputs reach them, phones in 10/8, one domain.
+  static GuardConfig guardConfig() {
+    GuardConfig g;
+    g.limits = MessageLimits{40, 4096, 6};
+    g.access.phoneNetworks = {*Cidr::parse("10.0.0.0/8")};
+    g.access.domains = {"example.com"};
+    g.rate.requestsPerSecond = 8;
+    g.rate.registersPerSecond = 2;
+    g.rate.maxTransactions = 16;
+    return g;
+  }
 
   void stream(std::string_view bytes) {
     framer.append(bytes);
@@ -37,7 +53,7 @@ struct World {
     for (;;) {
       const auto r = framer.next(message);
       if (r == StreamFramer::Result::Message) engine.onMessage(message, kPhoneTcp);
-      else if (r == StreamFramer::Result::Error) framer = StreamFramer(kMaxMessage);  // the connection closes
+      else if (r == StreamFramer::Result::Error) framer = StreamFramer(kMaxMessage, 16384);  // the connection closes
       if (r != StreamFramer::Result::Message && r != StreamFramer::Result::KeepAlive) return;
     }
   }
