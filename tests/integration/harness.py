@@ -347,9 +347,10 @@ class Harness:
         return path
 
     def sipp_argv(self, scenario, target, local_port, calls=1, rate=None, service=None, inf=None,
-                  transport="u1", keys=None, extra=(), timeout=30, name="sipp", ipv6=False):
+                  transport="u1", keys=None, extra=(), timeout=30, name="sipp", ipv6=False, local_ip="127.0.0.1"):
+        """local_ip: the phones' own address (any 127.0.0.x, so tests can have many sources)."""
         trace = os.path.join(self.dir, f"{name}-{local_port}")
-        remote, local = (f"[::1]:{target}", "::1") if ipv6 else (f"127.0.0.1:{target}", "127.0.0.1")
+        remote, local = (f"[::1]:{target}", "::1") if ipv6 else (f"127.0.0.1:{target}", local_ip)
         argv = ["sipp", "-sf", os.path.join(SCENARIOS, scenario), remote, "-i", local,
                 "-p", str(local_port), "-t", transport, "-m", str(calls), "-timeout", f"{timeout}s",
                 "-timeout_error", "-nostdin", "-trace_err", "-error_file", trace + "-errors.log",
