@@ -311,7 +311,8 @@ void ProxyEngine::forwardResponseStateless(SipMessage& msg) {
   std::uint16_t port = 5060;
   const auto p = sv(v->v_rport && *v->v_rport ? v->v_rport : v->v_port);
   if (!p.empty()) std::from_chars(p.data(), p.data() + p.size(), port);
-  const Transport t = std::string_view(sv(v->v_protocol)).ends_with("TCP") ? Transport::Tcp : Transport::Udp;
+  const std::string_view protocol = sv(v->v_protocol);
+  const Transport t = protocol.ends_with("TCP") ? Transport::Tcp : protocol.ends_with("TLS") ? Transport::Tls : Transport::Udp;
   auto flow = wire_.flowTo(t, Endpoint{*address, port});
   if (!flow || !wire_.send(*flow, msg.serialize())) ++stats_.responsesDropped;
 }

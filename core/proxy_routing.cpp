@@ -101,7 +101,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   auto from = policy_.nodeAt(in.remote);
   // A node that reaches us over a TCP connection of its own comes from an ephemeral port: it is
   // the node if it comes from the node's host and carries our token for another flow (a phone's).
-  if (!from && in.transport == Transport::Tcp && token && !(token->remote == in.remote))
+  if (!from && isReliable(in.transport) && token && !(token->remote == in.remote))
     from = policy_.nodeAtHost(in.remote.address);
   if (from) {
     // From upstream: towards a phone, over the flow our Path or Record-Route token names.
@@ -167,7 +167,7 @@ std::string ProxyEngine::uriFor(const Flow& facing, const std::string& user, std
   std::string uri = "sip:";
   if (!user.empty()) uri.append(user).push_back('@');
   uri.append(hostForUri(l.host)).append(":").append(std::to_string(l.port));
-  if (l.transport == Transport::Tcp) uri.append(";transport=tcp");
+  if (l.transport != Transport::Udp) uri.append(";transport=").append(transportParam(l.transport));
   uri.append(params);
   return uri;
 }

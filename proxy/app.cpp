@@ -29,6 +29,13 @@ std::string percentDecode(std::string_view s) {
   return out;
 }
 
+// The name each TLS node's certificate must carry: the host its upstream URI names.
+void nameTlsNodes(Network& network, const NodeTable& nodes, const UpstreamList& upstreams) {
+  for (const auto& n : nodes.nodes())
+    for (const auto& u : upstreams)
+      if (n.transport == Transport::Tls && n.upstream == u.name) network.setTlsServerName(n.endpoint, u.host);
+}
+
 ProxyConfig proxyConfig(const Config& c) {
   ProxyConfig p;
   p.timers = c.timers;
@@ -47,6 +54,7 @@ App::App(const Config& config, const NodeTable::Resolved& resolved)
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, router_, bindings_, stats_,
                                           [] { return Clock::now(); });
   engine_->setGuard(&guard_);
+  nameTlsNodes(network_, nodes_, config_.upstreams);
   network_.setGuard(&guard_);
   health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
   reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_,
@@ -96,7 +104,9 @@ void App::tick() {
 void App::probe(const UpstreamNode& node, std::function<void(int)> answered) {
   auto flow = network_.flowTo(node.transport, node.endpoint);
   if (!flow) return answered(0);
-  const std::string target = "sip:" + node.endpoint.str() + (node.transport == Transport::Tcp ? ";transport=tcp" : "");
+  const std::string target =
+      "sip:" + node.endpoint.str() +
+      (node.transport == Transport::Udp ? std::string() : ";transport=" + std::string(transportParam(node.transport)));
   const std::uint64_t seq = ++probeSeq_;
   engine_->originate(
       *flow, "OPTIONS", [&](const std::string& via) { return buildOptionsProbe(via, target, seq); },
@@ -131,8 +141,9 @@ void App::refreshDns(TimePoint now) {
                       spdlog::warn("DNS: re-resolving '{}' failed ({}); keeping the addresses it had", host, error);
                       return;
                     }
-                    if (const auto changed = nodes_.refresh(host, targets, Clock::now()))
-                      spdlog::warn("DNS: '{}' now resolves differently: {} node addresses changed", host, changed);
+                    const auto changed = nodes_.refresh(host, targets, Clock::now());
+                    nameTlsNodes(network_, nodes_, config_.upstreams);
+                    if (changed) spdlog::warn("DNS: '{}' now resolves differently: {} node addresses changed", host, changed);
                   });
   }
 }

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libsofia-sip-ua-dev libboost-dev libspdlog-dev libyaml-cpp-dev catch2
   kamailio sip-tester dnsmasq-base python3 curl
-  clang-14 libclang-rt-14-dev libssl-dev openssl
+  clang-14 libclang-rt-14-dev libssl-dev openssl socat
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -114,7 +114,7 @@ TEST_CASE("IPv6 addresses are bracketed and stored without brackets", "[config]"
 TEST_CASE("unknown keys list the allowed ones", "[config]") {
   // The list grows with features; check its start and a few members rather than all of it.
   CHECK_THAT(errorOf(kMinimal + "colour: blue\n"), Contains("test.yaml:4: colour: unknown key; allowed: admin, ") &&
-                                                     Contains(", listen, log, ") && Contains(", timers, upstreams"));
+                                                     Contains(", listen, log, ") && Contains(", timers, tls, upstreams"));
   CHECK_THAT(errorOf(kMinimal + "log: { verbosity: 3 }\n"), Contains("test.yaml:4: log.verbosity: unknown key; allowed: level"));
   CHECK_THAT(errorOf(kMinimal + "timers:\n  t1_ms: 500\n  t3_ms: 1\n"),
              Contains("test.yaml:6: timers.t3_ms: unknown key; allowed: t1_ms, t2_ms, t4_ms"));

@@ -2,6 +2,8 @@
 #include "conf/config.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 
 using namespace switchback;
 using namespace std::chrono_literals;
@@ -79,4 +81,39 @@ TEST_CASE("hostile-network key errors name the line, the key and what is allowed
              Contains("test.yaml:4: limits.max_via: '0' is not allowed; allowed: 1-1000"));
   CHECK_THAT(errorOf(kBase + "limits: { partial_message_timeout_s: 0 }\n"),
              Contains("test.yaml:4: limits.partial_message_timeout_s: '0' is not allowed; allowed: 1-3600"));
+}
+
+TEST_CASE("TLS: tls: listen addresses, sips: and transport=tls upstreams, the tls keys", "[config]") {
+  const std::string dir = std::filesystem::temp_directory_path() / "switchback-tls-config-test";
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"cert.pem", "key.pem", "ca.pem"}) std::ofstream(dir + "/" + f) << "x";
+  const std::string tlsKeys = "tls: { certificate: " + dir + "/cert.pem, key: " + dir + "/key.pem, ca_file: " + dir +
+                              "/ca.pem, client_ca: " + dir + "/ca.pem, verify_upstreams: 0, handshake_timeout_s: 3, max_handshakes: 9 }\n";
+  const Config c = loadConfigString("listen: [\"udp:127.0.0.1:5060\", \"tls:127.0.0.1:5061\"]\n"
+                                    "upstreams:\n  - { name: a, uri: \"sips:127.0.0.1\" }\n"
+                                    "  - { name: b, uri: \"sip:127.0.0.1:5071;transport=tls\" }\n" + tlsKeys);
+  CHECK(c.transport.listen[1].transport == Transport::Tls);
+  CHECK(c.upstreams[0].transport == Transport::Tls);
+  CHECK(c.upstreams[0].port == 5061);
+  CHECK(c.upstreams[1].transport == Transport::Tls);
+  CHECK(c.upstreams[1].port == 5071);
+  CHECK(c.transport.tls.certificate == dir + "/cert.pem");
+  CHECK(c.transport.tls.clientCa == dir + "/ca.pem");
+  CHECK_FALSE(c.transport.tls.verifyUpstreams);
+  CHECK(c.transport.tls.handshakeTimeout == 3s);
+  CHECK(c.transport.tls.maxHandshakes == 9);
+  CHECK(loadConfigString(kBase).transport.tls.verifyUpstreams);  // on by default
+
+  CHECK_THAT(errorOf("listen: [\"tls:127.0.0.1:5061\"]\nupstreams: [{ name: a, uri: \"sip:127.0.0.1\" }]\n"),
+             Contains("test.yaml:1: listen[0]: a tls: listen address needs a certificate"));
+  CHECK_THAT(errorOf(kBase + "tls: { certificate: /nonexistent/c.pem, key: /nonexistent/k.pem }\n"),
+             Contains("test.yaml:4: tls.certificate: cannot read '/nonexistent/c.pem'"));
+  CHECK_THAT(errorOf(kBase + "tls: { certificate: " + dir + "/cert.pem }\n"), Contains("test.yaml:4: tls.key: missing"));
+  CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1:5060\"]\nupstreams: [{ name: a, uri: \"sips:127.0.0.1\" }]\n"),
+             Contains("test.yaml:2: upstreams[0].uri: 'sips:127.0.0.1' is reached over TLS, which needs a tls: listen address"));
+  CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1:5060\"]\nupstreams: [{ name: a, uri: \"sips:127.0.0.1;transport=udp\" }]\n"),
+             Contains("is sips: over UDP"));
+  CHECK_THAT(errorOf(kBase + "tls: { handshake_timeout_s: 0 }\n"),
+             Contains("test.yaml:4: tls.handshake_timeout_s: '0' is not allowed; allowed: 1-300"));
+  std::filesystem::remove_all(dir);
 }

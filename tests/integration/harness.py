@@ -227,10 +227,12 @@ class Dns:
 
 
 class Switchback:
-    def __init__(self, harness, binary, upstreams, extra_yaml="", tcp=True, name="switchback", ipv6=False):
+    def __init__(self, harness, binary, upstreams, extra_yaml="", tcp=True, name="switchback", ipv6=False,
+                 extra_listen=()):
         self.port = free_port()
         self.admin_port = free_port()
         listen = [f'"udp:127.0.0.1:{self.port}"'] + ([f'"tcp:127.0.0.1:{self.port}"'] if tcp else [])
+        listen += [f'"{l}"' for l in extra_listen]
         if ipv6:
             listen += [f'"udp:[::1]:{self.port}"', f'"tcp:[::1]:{self.port}"']
         ups = "\n".join(f'  - {{ name: {n}, uri: "{u}" }}' for n, u in upstreams)
@@ -335,8 +337,8 @@ class Harness:
                              ("_sip._udp.registrar.test", "secondary.test", secondary.port, 20, 10)],
                         hosts=[("primary.test", "127.0.0.1"), ("secondary.test", "127.0.0.1")], ttl=ttl)
 
-    def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback"):
-        return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6)
+    def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback", extra_listen=()):
+        return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6, extra_listen=extra_listen)
 
     def users(self, names, name="users"):
         path = os.path.join(self.dir, f"{name}.csv")
