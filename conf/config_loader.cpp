@@ -472,6 +472,7 @@ void readMessageLimits(const Reader& r, const YAML::Node& l, Config& c) {
   if (l["max_connections_per_source"])
     c.transport.maxConnectionsPerSource = r.integer(l["max_connections_per_source"], "limits.max_connections_per_source", 0, 1000000);
   c.transport.maxHeaderBytes = m.maxHeaderBytes;
+  c.transport.maxHeaderLines = m.maxHeaders;
 }
 
 std::vector<std::string> stringList(const Reader& r, const YAML::Node& node, const std::string& key, const std::string& of) {

@@ -53,7 +53,7 @@ public:
   TcpConnection(Network& net, tcp::socket socket, std::uint64_t id, std::uint16_t listener, Endpoint remote,
                 asio::ssl::context* tls = nullptr)
       : net_(net), socket_(socket.get_executor()), idle_(socket.get_executor()), partial_(socket.get_executor()),
-        framer_(net.config_.maxMessageBytes, net.config_.maxHeaderBytes),
+        framer_(net.config_.maxMessageBytes, net.config_.maxHeaderBytes, net.config_.maxHeaderLines),
         flow_{tls ? Transport::Tls : Transport::Tcp, listener, std::move(remote), id} {
     if (tls) tls_ = std::make_unique<TlsStream>(std::move(socket), *tls);
     else socket_ = std::move(socket);

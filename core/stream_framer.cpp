@@ -1,5 +1,6 @@
 #include "core/stream_framer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -74,6 +75,11 @@ StreamFramer::Result StreamFramer::next(std::string& out) {
       return Result::Error;
     }
     return Result::NeedMore;
+  }
+  if (static_cast<std::size_t>(std::count(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(headEnd), '\n')) >
+      maxLines_) {
+    error_ = "more header lines than allowed";
+    return Result::Error;
   }
   std::size_t length = 0;
   switch (contentLength(std::string_view(buffer_).substr(0, headEnd + 2), length)) {

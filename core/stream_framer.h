@@ -13,8 +13,9 @@ class StreamFramer {
 public:
   enum class Result { NeedMore, Message, KeepAlive, Error };
 
-  explicit StreamFramer(std::size_t maxMessageBytes, std::size_t maxHeadBytes = SIZE_MAX)
-      : max_(maxMessageBytes), maxHead_(maxHeadBytes) {}
+  explicit StreamFramer(std::size_t maxMessageBytes, std::size_t maxHeadBytes = SIZE_MAX,
+                        std::size_t maxHeaderLines = SIZE_MAX)
+      : max_(maxMessageBytes), maxHead_(maxHeadBytes), maxLines_(maxHeaderLines) {}
 
   void append(std::string_view bytes) { buffer_.append(bytes); }
 
@@ -28,6 +29,7 @@ public:
 private:
   std::size_t max_;
   std::size_t maxHead_;
+  std::size_t maxLines_;
   std::string buffer_;
   std::string_view error_;
 };

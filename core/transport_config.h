@@ -33,6 +33,7 @@ struct TransportConfig {
   std::size_t maxTcpConnections = 4096;
   std::chrono::seconds tcpIdleTimeout{600};
   std::size_t maxHeaderBytes = 16384;           // a stream whose head grows past this is closed
+  std::size_t maxHeaderLines = 128;             // a stream whose head has more header lines is closed
   std::chrono::seconds partialMessageTimeout{10};  // a message begun must be complete by then (slowloris)
   std::size_t maxConnectionsPerSource = 0;      // TCP/TLS connections from one address; 0: no cap
   TlsConfig tls;

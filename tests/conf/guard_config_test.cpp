@@ -36,6 +36,7 @@ rate_limits: { requests_per_second: 50, registers_per_second: 5, ban_s: 120, ret
   CHECK(c.guard.limits.maxHeaders == 64);
   CHECK(c.guard.limits.maxHeaderBytes == 8192);
   CHECK(c.transport.maxHeaderBytes == 8192);
+  CHECK(c.transport.maxHeaderLines == 64);
   CHECK(c.guard.limits.maxVia == 8);
   CHECK(c.transport.partialMessageTimeout == 5s);
   CHECK(c.transport.maxConnectionsPerSource == 4);

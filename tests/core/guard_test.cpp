@@ -101,6 +101,10 @@ TEST_CASE("header count, header bytes and Via depth are limited; the stream fram
   std::string out;
   CHECK(framer.next(out) == StreamFramer::Result::Error);
   CHECK(std::string(framer.error()) == "headers exceed the maximum header size");
+  StreamFramer lines(65535, 65535, 10);
+  lines.append(head + "Content-Length: 0\r\n\r\n");
+  CHECK(lines.next(out) == StreamFramer::Result::Error);
+  CHECK(std::string(lines.error()) == "more header lines than allowed");
 }
 
 TEST_CASE("requests: untrusted upstream claims, networks, the REGISTER rate and the transaction cap", "[guard]") {

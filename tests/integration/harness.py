@@ -15,6 +15,7 @@ import argparse
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -34,11 +35,17 @@ class CheckFailed(Exception):
     pass
 
 
+PORT_RANGE = None            # (first, last): free_port() picks in it; None: the kernel's choice
+
+
 def free_port():
-    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking."""
-    for _ in range(50):
+    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking (in PORT_RANGE if set)."""
+    for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
+            try:
+                u.bind(("127.0.0.1", random.randint(*PORT_RANGE) if PORT_RANGE else 0))
+            except OSError:
+                continue
             port = u.getsockname()[1]
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
                 try:
@@ -304,7 +311,11 @@ def read_sipp_stats(path):
 
 
 class Harness:
-    def __init__(self, description):
+    def __init__(self, description, ports=None):
+        """ports: (first, last), the range this test's ports come from (tests that run next to
+        others on a shared machine keep to their own range); None: any free port."""
+        global PORT_RANGE
+        PORT_RANGE = ports
         parser = argparse.ArgumentParser(description=description)
         parser.add_argument("--switchback", required=True, help="path to the switchback binary")
         parser.add_argument("--keep", action="store_true", help="keep the temporary directory")

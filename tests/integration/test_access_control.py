@@ -8,7 +8,7 @@ import time
 
 from harness import Harness, free_port, wait_until
 
-h = Harness(__doc__)
+h = Harness(__doc__, ports=(28000, 28299))  # this test's own port range
 primary = h.kamailio("primary")
 sb = h.switchback([("primary", primary.uri)], extra_yaml=(
     "security: { phone_networks: [\"127.0.0.1/32\", \"127.0.0.2/31\"], domains: [example.com] }\n"

@@ -13,7 +13,7 @@ from harness import HERE, Harness, free_port, read_sipp_stats
 PHONES_PER_SOURCE, SOURCES, ROUNDS = 50, ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"], 3
 FLOODER = "127.0.0.66"
 
-h = Harness(__doc__)
+h = Harness(__doc__, ports=(28300, 28599))  # this test's own port range
 primary = h.kamailio("primary")
 sb = h.switchback([("primary", primary.uri)], extra_yaml=(
     "rate_limits: { requests_per_second: 300, registers_per_second: 100, ban_s: 60 }\n"))

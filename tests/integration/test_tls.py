@@ -15,7 +15,7 @@ import time
 
 from harness import HERE, SCENARIOS, Harness, Process, free_port, wait_until
 
-h = Harness(__doc__)
+h = Harness(__doc__, ports=(28600, 28999))  # this test's own port range
 for tool in ("openssl", "socat"):
     h.require(shutil.which(tool) is not None, f"{tool} is installed (scripts/install-deps.sh)")
 certs = os.path.join(h.dir, "certs")
