@@ -133,7 +133,7 @@ tls_port2 = free_port()
 sb2 = h.switchback([("good", f"sips:127.0.0.1:{good_port}"), ("rogue", f"sip:127.0.0.1:{rogue_port};transport=tls"),
                     ("misnamed", f"sips:127.0.0.1:{misnamed_port}")],
                    name="switchback-upstreams", extra_listen=[f"tls:127.0.0.1:{tls_port2}"],
-                   extra_yaml=f"tls: {{ certificate: {sb_cert}, key: {sb_key}, ca_file: {ca} }}\n")
+                   extra_yaml=f"tls: {{ certificate: {sb_cert}, key: {sb_key}, ca_file: {ca}, max_handshakes: 2 }}\n")
 h.check(wait_until(lambda: "OPTIONS sip:" in good.output(), 5),
         "the upstream with a certificate from the configured CA, for its address, gets our OPTIONS over TLS")
 time.sleep(1)
@@ -150,4 +150,20 @@ states = wait_until(lambda: (lambda s: s if s.get("good") else None)({n["name"]:
     or {n["name"]: n["usable"] for n in sb2.status()["nodes"]}
 h.check(states.get("good") is True and states.get("rogue") is False and states.get("misnamed") is False,
         f"only the verified upstream is usable ({states})")
+
+# The cap on phones' connections in handshake: two silent ones fill it, a third is refused at once.
+silent = [socket.create_connection(("127.0.0.1", tls_port2), timeout=3) for _ in range(2)]
+time.sleep(0.2)
+with socket.create_connection(("127.0.0.1", tls_port2), timeout=3) as third:
+    third.settimeout(2)
+    try:
+        refused = third.recv(10) == b""
+    except ConnectionResetError:
+        refused = True
+    except socket.timeout:
+        refused = False
+h.check(refused, "a third connection while two are in handshake is refused (tls.max_handshakes 2)")
+for s in silent:
+    s.close()
+h.check(sb2.metrics().get('switchback_dropped_total{reason="tls handshakes cap"}', 0) >= 1, "the refusal is counted")
 h.finish()
