@@ -210,7 +210,7 @@ private:
   // Slowloris: a message begun must be complete within partialMessageTimeout, however slowly
   // its bytes keep coming (the idle timer alone would be fed by them).
   void watchPartial() {
-    if (framer_.buffered() == 0) {
+    if (!framer_.midMessage()) {
       partialSince_.reset();
       return;
     }

@@ -25,6 +25,8 @@ public:
 
   std::string_view error() const { return error_; }
   std::size_t buffered() const { return buffer_.size(); }
+  /// Whether part of a message is buffered (a lone CRLF, half a keep-alive, is not).
+  bool midMessage() const { return buffer_.find_first_not_of("\r\n") != std::string::npos; }
 
 private:
   std::size_t max_;
