@@ -4,6 +4,7 @@ least 95 % of the legitimate registrations succeed, the flooder is banned (and l
 and /metrics), and every legitimate binding is intact afterwards."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -68,6 +69,34 @@ missing = [u for u in (f"legit{n}" for n in range(len(SOURCES) * PHONES_PER_SOUR
            if not (b := sb.binding(f"sip:{u}@example.com")) or not b["contacts"] or not b["nodes"]["primary"]["registered"]]
 h.check(not missing, f"each of the {len(SOURCES) * PHONES_PER_SOURCE} bindings is intact, with its contact and registration",
         missing[:10])
+# A source over its rate (500 requests at once, the limit 300/s) is answered 503 with
+# Retry-After for the excess, and is not banned: that is kept for floods (twice the rate).
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as burst:
+    burst.bind(("127.0.0.20", 0))
+    burst.settimeout(2)
+    # Room for every answer (the default buffer holds about 400 of them); SO_RCVBUFFORCE needs root.
+    for option in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
+        try:
+            burst.setsockopt(socket.SOL_SOCKET, option, 4 << 20)
+            break
+        except OSError:
+            continue
+    for n in range(500):
+        burst.sendto((f"OPTIONS sip:127.0.0.1:{sb.port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.20:5060;branch=z9hG4bKb{n}\r\n"
+                      f"Max-Forwards: 70\r\nFrom: <sip:b@example.com>;tag={n}\r\nTo: <sip:b@example.com>\r\n"
+                      f"Call-ID: burst{n}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", sb.port))
+    answers = []
+    try:
+        while len(answers) < 500:
+            answers.append(burst.recv(65535).decode(errors="replace"))
+    except socket.timeout:
+        pass
+ok_answers = sum(a.startswith("SIP/2.0 200") for a in answers)
+limited = [a for a in answers if a.startswith("SIP/2.0 503 Rate Limited")]
+h.check(ok_answers >= 290 and len(limited) >= 20 and all("\r\nRetry-After: 5\r\n" in a for a in limited),
+        f"a burst over the rate: {ok_answers} served, {len(limited)} answered 503 with Retry-After")
+h.check("127.0.0.20" not in [b["source"] for b in sb.status()["security"]["banned"]], "a burst under twice the rate is not banned")
+
 flood_bindings = [b for b in (sb.binding(f"sip:fl{n}@example.com") for n in range(0, 200, 2)) if b]
 h.check(not flood_bindings, "the flooder's REGISTERs created no binding")
 h.finish()
