@@ -9,6 +9,7 @@ certificate. Test certificates are made here with the openssl command; no key is
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -47,14 +48,17 @@ sb_cert, sb_key = make_cert("switchback", "ca", "IP:127.0.0.1,DNS:localhost")
 good_cert, good_key = make_cert("good-node", "ca", "IP:127.0.0.1")
 rogue_cert, rogue_key = make_cert("rogue-node", "rogue-ca", "IP:127.0.0.1")
 misnamed_cert, misnamed_key = make_cert("misnamed-node", "ca", "DNS:other.example")
+phone_cert, phone_key = make_cert("phone", "ca", "DNS:phone.example")
 ca = os.path.join(certs, "ca.pem")
 
 
-def tls_shim(tls_port, name):
-    """A TCP port on 127.0.0.1 that becomes a TLS connection to Switchback, one per TCP connection."""
+def tls_shim(tls_port, name, client=None):
+    """A TCP port on 127.0.0.1 that becomes a TLS connection to Switchback, one per TCP connection;
+    client: (certificate, key) the phone presents."""
     port = free_port()
+    identity = f",cert={client[0]},key={client[1]}" if client else ""
     p = Process(f"socat-{name}", ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
-                                  f"OPENSSL:127.0.0.1:{tls_port},cafile={ca},verify=1"],
+                                  f"OPENSSL:127.0.0.1:{tls_port},cafile={ca},verify=1{identity}"],
                 os.path.join(h.dir, f"socat-{name}.log"))
     h.processes.append(p)
     wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 5)
@@ -166,4 +170,23 @@ h.check(refused, "a third connection while two are in handshake is refused (tls.
 for s in silent:
     s.close()
 h.check(sb2.metrics().get('switchback_dropped_total{reason="tls handshakes cap"}', 0) >= 1, "the refusal is counted")
+
+# --- tls.client_ca: phones must present a certificate from that CA.
+tls_port3 = free_port()
+sb3 = h.switchback([("primary", primary.uri)], name="switchback-mtls", extra_listen=[f"tls:127.0.0.1:{tls_port3}"],
+                   extra_yaml=f"tls: {{ certificate: {sb_cert}, key: {sb_key}, client_ca: {ca} }}\n")
+r = h.sipp("register.xml", tls_shim(tls_port3, "mtls", (phone_cert, phone_key)), free_port(),
+           inf=h.users(["carol"], "carol"), transport="t1", name="carol-reg")
+h.check(r.rc == 0, "with client_ca, a phone presenting a certificate from that CA registers over TLS", r)
+ctx = ssl.create_default_context(cafile=ca)
+try:
+    with socket.create_connection(("127.0.0.1", tls_port3), timeout=3) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+        s.sendall(b"OPTIONS sip:127.0.0.1 SIP/2.0\r\n\r\n")
+        anonymous_refused = s.recv(100) == b""
+except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+    anonymous_refused = True
+except socket.timeout:
+    anonymous_refused = False
+h.check(anonymous_refused, "a phone without a certificate is refused")
 h.finish()
