@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/guard_config.h"
 #include "core/timer_config.h"
 #include "core/transport_config.h"
 #include "health/node_health.h"
@@ -48,6 +49,7 @@ struct Config {
   AdminConfig admin;
   PersistenceConfig persistence;
   ShutdownConfig shutdown;
+  GuardConfig guard;               // limits:, security:, rate_limits: (hostile networks)
 };
 
 /// A configuration error a person can act on: "FILE:LINE: key 'a.b': what is wrong (allowed: …)".

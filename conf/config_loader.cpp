@@ -1,5 +1,6 @@
 #include "conf/config.h"
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <charconv>
@@ -201,7 +202,8 @@ Transport parseTransport(const Reader& r, const YAML::Node& node, const std::str
                          const std::string& text) {
   if (t == "udp" || t == "UDP") return Transport::Udp;
   if (t == "tcp" || t == "TCP") return Transport::Tcp;
-  r.fail(node, key, "'" + text + "' has transport '" + std::string(t) + "'; allowed: udp, tcp");
+  if (t == "tls" || t == "TLS") return Transport::Tls;
+  r.fail(node, key, "'" + text + "' has transport '" + std::string(t) + "'; allowed: udp, tcp, tls");
 }
 
 void readListen(const Reader& r, const YAML::Node& root, TransportConfig& t) {
@@ -354,9 +356,10 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
   const std::string uriKey = key + ".uri";
   u.uri = r.string(uri, uriKey);
   std::string_view rest(u.uri);
-  if (rest.substr(0, 4) != "sip:")
-    r.fail(uri, uriKey, "'" + u.uri + "' is not allowed; allowed: sip:HOST[:PORT][;transport=udp|tcp]");
-  rest.remove_prefix(4);
+  const bool sips = rest.substr(0, 5) == "sips:";
+  if (rest.substr(0, 4) != "sip:" && !sips)
+    r.fail(uri, uriKey, "'" + u.uri + "' is not allowed; allowed: sip:HOST[:PORT][;transport=udp|tcp] (or tls), sips:HOST[:PORT]");
+  rest.remove_prefix(sips ? 5 : 4);
   std::string_view params;
   if (const auto semi = rest.find(';'); semi != std::string_view::npos) {
     params = rest.substr(semi + 1);
@@ -368,7 +371,8 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
       r.fail(node["role"], key + ".role", "'" + role + "' is not allowed; allowed: server, outbound_proxy");
     u.outboundProxy = role == "outbound_proxy";
   }
-  const auto hp = parseHostPort(r, uri, uriKey, u.uri, rest, 5060, /*allowName=*/true);
+  const bool tlsParam = params.find("transport=tls") != std::string_view::npos || params.find("transport=TLS") != std::string_view::npos;
+  const auto hp = parseHostPort(r, uri, uriKey, u.uri, rest, sips || tlsParam ? 5061 : 5060, /*allowName=*/true);
   u.host = hp.host;
   u.port = hp.port;
   u.hostIsName = hp.isName;
@@ -382,10 +386,13 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
       if (transportSeen) r.fail(uri, uriKey, "'" + u.uri + "' has transport twice; allowed: once");
       transportSeen = true;
       u.transport = parseTransport(r, uri, uriKey, p.substr(10), u.uri);
+      if (sips && u.transport != Transport::Tls)
+        r.fail(uri, uriKey, "'" + u.uri + "' is sips: over " + std::string(transportName(u.transport)) + "; allowed: sips: with transport=tls or none");
     } else if (p != "lr") {
-      r.fail(uri, uriKey, "'" + u.uri + "' has parameter '" + std::string(p) + "'; allowed: transport=udp|tcp, lr");
+      r.fail(uri, uriKey, "'" + u.uri + "' has parameter '" + std::string(p) + "'; allowed: transport=udp|tcp, lr (and transport=tls)");
     }
   }
+  if (sips) u.transport = Transport::Tls;
   return u;
 }
 
@@ -414,12 +421,118 @@ void readTimers(const Reader& r, const YAML::Node& t, TimerConfig& c) {
          t1 + " is above t2_ms (" + t2 + ", the default); allowed: 10-" + t2 + ", or set t2_ms up to 60000");
 }
 
+// TLS: files relative to the configuration file, each checked readable here.
+void readTls(const Reader& r, const YAML::Node& root, Config& c) {
+  const YAML::Node n = root["tls"];
+  auto& t = c.transport.tls;
+  auto file = [&](const char* name) {
+    const std::string key = std::string("tls.") + name;
+    std::filesystem::path path = r.string(n[name], key);
+    if (path.is_relative() && !r.path().empty()) path = std::filesystem::path(r.path()).parent_path() / path;
+    std::ifstream in(path);
+    if (!in) r.fail(n[name], key, "cannot read '" + path.string() + "': " + std::strerror(errno) + "; allowed: a readable PEM file");
+    return path.string();
+  };
+  if (n) {
+    r.onlyKeys(n, "tls", {"certificate", "key", "client_ca", "ca_file", "verify_upstreams", "handshake_timeout_s", "max_handshakes"});
+    if (n["certificate"]) t.certificate = file("certificate");
+    if (n["key"]) t.key = file("key");
+    if (n["client_ca"]) t.clientCa = file("client_ca");
+    if (n["ca_file"]) t.caFile = file("ca_file");
+    if (n["verify_upstreams"]) t.verifyUpstreams = flag(r, n["verify_upstreams"], "tls.verify_upstreams");
+    if (n["handshake_timeout_s"]) t.handshakeTimeout = Seconds(r.integer(n["handshake_timeout_s"], "tls.handshake_timeout_s", 1, 300));
+    if (n["max_handshakes"]) t.maxHandshakes = r.integer(n["max_handshakes"], "tls.max_handshakes", 1, 1000000);
+    if (n["certificate"] && !n["key"]) r.missing(n, "tls.key", "key: switchback.key (the certificate's private key)");
+    if (n["key"] && !n["certificate"]) r.missing(n, "tls.certificate", "certificate: switchback.pem");
+  }
+  const YAML::Node listen = root["listen"];
+  for (std::size_t i = 0; i < c.transport.listen.size(); ++i)
+    if (c.transport.listen[i].transport == Transport::Tls && t.certificate.empty())
+      r.fail(listen[i], "listen[" + std::to_string(i) + "]",
+             "a tls: listen address needs a certificate; required: tls: { certificate: FILE, key: FILE }");
+  const YAML::Node ups = root["upstreams"];
+  for (std::size_t i = 0; i < c.upstreams.size(); ++i) {
+    if (c.upstreams[i].transport != Transport::Tls) continue;
+    const bool listening = std::any_of(c.transport.listen.begin(), c.transport.listen.end(),
+                                       [](const ListenAddress& l) { return l.transport == Transport::Tls; });
+    if (!listening)
+      r.fail(ups[i]["uri"], "upstreams[" + std::to_string(i) + "].uri",
+             "'" + c.upstreams[i].uri + "' is reached over TLS, which needs a tls: listen address (its Via and Record-Route name it)");
+  }
+}
+
+// Hostile networks: limits on one message and on streams (the limits: keys they add).
+void readMessageLimits(const Reader& r, const YAML::Node& l, Config& c) {
+  auto& m = c.guard.limits;
+  if (l["max_headers"]) m.maxHeaders = r.integer(l["max_headers"], "limits.max_headers", 8, 10000);
+  if (l["max_header_bytes"]) m.maxHeaderBytes = r.integer(l["max_header_bytes"], "limits.max_header_bytes", 512, 1048576);
+  if (l["max_via"]) m.maxVia = r.integer(l["max_via"], "limits.max_via", 1, 1000);
+  if (l["partial_message_timeout_s"])
+    c.transport.partialMessageTimeout = Seconds(r.integer(l["partial_message_timeout_s"], "limits.partial_message_timeout_s", 1, 3600));
+  if (l["max_connections_per_source"])
+    c.transport.maxConnectionsPerSource = r.integer(l["max_connections_per_source"], "limits.max_connections_per_source", 0, 1000000);
+  c.transport.maxHeaderBytes = m.maxHeaderBytes;
+  c.transport.maxHeaderLines = m.maxHeaders;
+}
+
+std::vector<std::string> stringList(const Reader& r, const YAML::Node& node, const std::string& key, const std::string& of) {
+  if (!node.IsSequence()) r.fail(node, key, "expected a list of " + of + ", got " + kindOf(node));
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i) out.push_back(r.string(node[i], key + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+void readAccess(const Reader& r, const YAML::Node& root, AccessConfig& a) {
+  const YAML::Node n = root["security"];
+  if (!n) return;
+  r.onlyKeys(n, "security", {"phone_networks", "domains"});
+  if (n["phone_networks"]) {
+    const auto nets = stringList(r, n["phone_networks"], "security.phone_networks", "networks");
+    for (std::size_t i = 0; i < nets.size(); ++i) {
+      auto cidr = Cidr::parse(nets[i]);
+      if (!cidr)
+        r.fail(n["phone_networks"][i], "security.phone_networks[" + std::to_string(i) + "]",
+               "'" + nets[i] + "' is not a network; allowed: ADDRESS/PREFIX, e.g. 10.0.0.0/8, 2001:db8::/32 (prefix 0-32, 0-128)");
+      a.phoneNetworks.push_back(*cidr);
+    }
+  }
+  if (n["domains"]) {
+    a.domains = stringList(r, n["domains"], "security.domains", "domains");
+    for (std::size_t i = 0; i < a.domains.size(); ++i)
+      if (a.domains[i].empty() || a.domains[i].find_first_of(" \t@:;<>") != std::string::npos)
+        r.fail(n["domains"][i], "security.domains[" + std::to_string(i) + "]",
+               "'" + a.domains[i] + "' is not allowed; allowed: a host name or IP address, e.g. example.com");
+  }
+}
+
+void readRateLimits(const Reader& r, const YAML::Node& root, RateLimitConfig& x) {
+  const YAML::Node n = root["rate_limits"];
+  if (!n) return;
+  r.onlyKeys(n, "rate_limits", {"requests_per_second", "registers_per_second", "ban_s", "retry_after_s",
+                                "max_transactions", "scanner_user_agents"});
+  if (n["requests_per_second"])
+    x.requestsPerSecond = static_cast<double>(r.integer(n["requests_per_second"], "rate_limits.requests_per_second", 0, 1000000));
+  if (n["registers_per_second"])
+    x.registersPerSecond = static_cast<double>(r.integer(n["registers_per_second"], "rate_limits.registers_per_second", 0, 1000000));
+  if (n["ban_s"]) x.banTime = Seconds(r.integer(n["ban_s"], "rate_limits.ban_s", 0, 86400));
+  if (n["retry_after_s"]) x.retryAfter = Seconds(r.integer(n["retry_after_s"], "rate_limits.retry_after_s", 1, 3600));
+  if (n["max_transactions"]) x.maxTransactions = r.integer(n["max_transactions"], "rate_limits.max_transactions", 0, 10000000);
+  if (n["scanner_user_agents"]) {
+    x.scannerUserAgents = stringList(r, n["scanner_user_agents"], "rate_limits.scanner_user_agents", "User-Agent substrings");
+    for (std::size_t i = 0; i < x.scannerUserAgents.size(); ++i)
+      if (x.scannerUserAgents[i].empty())
+        r.fail(n["scanner_user_agents"][i], "rate_limits.scanner_user_agents[" + std::to_string(i) + "]",
+               "is empty; allowed: a non-empty substring, matched case-insensitively");
+  }
+}
+
 Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError(r.source() + ": the file is empty; required: listen, upstreams");
   r.onlyKeys(root, "", {"listen", "upstreams", "dns", "health", "failover", "registrant_groups", "pacing", "sbc",
-                        "credentials", "log", "timers", "limits", "admin", "persistence", "shutdown"});
+                        "credentials", "log", "timers", "limits", "admin", "persistence", "shutdown", "security",
+                        "rate_limits", "tls"});
   readListen(r, root, c.transport);
   readUpstreams(r, root, c.upstreams);
 
@@ -453,11 +566,16 @@ Config read(const YAML::Node& root, const Reader& r) {
   }
   if (const YAML::Node t = root["timers"]) readTimers(r, t, c.timers);
   if (const YAML::Node l = root["limits"]) {
-    r.onlyKeys(l, "limits", {"max_message_bytes", "max_tcp_connections", "tcp_idle_timeout_s"});
+    r.onlyKeys(l, "limits", {"max_message_bytes", "max_tcp_connections", "tcp_idle_timeout_s", "max_headers",
+                             "max_header_bytes", "max_via", "partial_message_timeout_s", "max_connections_per_source"});
     if (l["max_message_bytes"]) c.transport.maxMessageBytes = r.integer(l["max_message_bytes"], "limits.max_message_bytes", 1024, 1048576);
     if (l["max_tcp_connections"]) c.transport.maxTcpConnections = r.integer(l["max_tcp_connections"], "limits.max_tcp_connections", 1, 1000000);
     if (l["tcp_idle_timeout_s"]) c.transport.tcpIdleTimeout = Seconds(r.integer(l["tcp_idle_timeout_s"], "limits.tcp_idle_timeout_s", 1, 86400));
+    readMessageLimits(r, l, c);
   }
+  readAccess(r, root, c.guard.access);
+  readTls(r, root, c);
+  readRateLimits(r, root, c.guard.rate);
   if (const YAML::Node a = root["admin"]) {
     r.onlyKeys(a, "admin", {"listen"});
     if (!a["listen"]) r.missing(a, "admin.listen", "admin: { listen: \"127.0.0.1:8080\" }");

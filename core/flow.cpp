@@ -2,7 +2,23 @@
 
 namespace switchback {
 
-std::string_view transportName(Transport t) { return t == Transport::Udp ? "UDP" : "TCP"; }
+std::string_view transportName(Transport t) {
+  switch (t) {
+  case Transport::Udp: return "UDP";
+  case Transport::Tcp: return "TCP";
+  case Transport::Tls: return "TLS";
+  }
+  return "UDP";
+}
+
+std::string_view transportParam(Transport t) {
+  switch (t) {
+  case Transport::Udp: return "udp";
+  case Transport::Tcp: return "tcp";
+  case Transport::Tls: return "tls";
+  }
+  return "udp";
+}
 
 bool isReliable(Transport t) { return t != Transport::Udp; }
 

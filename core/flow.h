@@ -7,9 +7,10 @@
 
 namespace switchback {
 
-enum class Transport : std::uint8_t { Udp, Tcp };
+enum class Transport : std::uint8_t { Udp, Tcp, Tls };
 
-std::string_view transportName(Transport t);         // "UDP", "TCP"
+std::string_view transportName(Transport t);         // "UDP", "TCP", "TLS"
+std::string_view transportParam(Transport t);        // "udp", "tcp", "tls": the URI transport= value
 bool isReliable(Transport t);
 
 struct Endpoint {

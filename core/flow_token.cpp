@@ -41,7 +41,7 @@ bool parseDecimal(std::string_view s, T& value) {
 
 std::string encodeFlowToken(const Flow& flow) {
   std::string out(kPrefix);
-  out.push_back(flow.transport == Transport::Udp ? 'u' : 't');
+  out.push_back(flow.transport == Transport::Udp ? 'u' : flow.transport == Transport::Tcp ? 't' : 'l');
   out.append(std::to_string(flow.listener));
   out.push_back('-');
   const auto& a = flow.remote.address;
@@ -62,6 +62,7 @@ std::optional<Flow> decodeFlowToken(std::string_view token) {
   switch (token[0]) {
   case 'u': flow.transport = Transport::Udp; break;
   case 't': flow.transport = Transport::Tcp; break;
+  case 'l': flow.transport = Transport::Tls; break;
   default: return std::nullopt;
   }
   if (!parseDecimal(token.substr(1, d1 - 1), flow.listener)) return std::nullopt;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/flow.h"
+#include "core/guard.h"
 #include "core/stats.h"
 #include "core/transport_config.h"
 
@@ -11,7 +12,12 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace switchback {
 
@@ -55,6 +61,13 @@ public:
 
   std::size_t tcpConnections() const { return connections_.size(); }
 
+  /// The name an upstream's TLS certificate must carry when reached at `remote` (by default its
+  /// IP address): the host its URI names.
+  void setTlsServerName(const Endpoint& remote, std::string name) { serverNames_[remote.str()] = std::move(name); }
+
+  /// Banned sources are refused at accept; none if unset.
+  void setGuard(Guard* guard) { guard_ = guard; }
+
 private:
   friend class TcpConnection;
   struct UdpListener;
@@ -63,7 +76,8 @@ private:
   void receiveUdp(UdpListener& l);
   void acceptTcp(TcpListener& l);
   void adopt(std::shared_ptr<TcpConnection> c);
-  void onConnectionClosed(std::uint64_t id, const Endpoint& remote);
+  bool admitConnection(const Endpoint& remote);
+  void onConnectionClosed(std::uint64_t id, Transport transport, const Endpoint& remote);
   std::optional<std::uint16_t> listenerFor(Transport t, const Endpoint& remote) const;
 
   boost::asio::io_context& io_;
@@ -73,8 +87,15 @@ private:
   std::vector<std::unique_ptr<UdpListener>> udp_;
   std::vector<std::unique_ptr<TcpListener>> tcp_;
   std::unordered_map<std::uint64_t, std::shared_ptr<TcpConnection>> connections_;
-  std::unordered_map<std::string, std::uint64_t> byRemote_;  // Endpoint::str() → connection
+  std::unordered_map<std::string, std::uint64_t> byRemote_;  // transport and Endpoint::str() → connection
   std::uint64_t nextConnectionId_ = 1;
+  std::unordered_map<std::string, std::size_t> perSource_;  // address → open connections
+  Guard* guard_ = nullptr;
+  std::unique_ptr<boost::asio::ssl::context> tlsServer_;  // the tls: listeners'
+  std::unique_ptr<boost::asio::ssl::context> tlsClient_;  // connections to TLS upstreams
+  std::unordered_map<std::string, std::string> serverNames_;
+  std::unordered_set<std::string> tlsFailing_;           // upstreams whose last handshake failed (warned once)
+  std::size_t handshaking_ = 0;                          // phones' TLS connections in handshake
 };
 
 } // namespace switchback

@@ -15,7 +15,6 @@ namespace switchback {
 
 namespace {
 
-constexpr std::string_view kBranchMagic = "z9hG4bK";
 constexpr std::string_view kOurBranch = "z9hG4bKsb";   // our Via branches: magic, "sb", loop hash, "."
 
 bool isDialogCreating(const sip_t* sip) {  // a request that creates a dialog: Record-Route it
@@ -63,6 +62,10 @@ ProxyEngine::~ProxyEngine() = default;
 
 void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
   ++stats_.messagesIn;
+  const TimePoint now = clock_();
+  const bool upstream = guard_ && isUpstreamSource(flow);
+  const Guard::Packet packet = guard_ ? guard_->admitPacket(bytes, flow, upstream, now) : Guard::Packet::Pass;
+  if (packet == Guard::Packet::Drop) return;
   SipMessage::ParseError error;
   auto msg = SipMessage::parse(bytes, config_.maxMessageBytes, error);
   if (!msg) {
@@ -71,17 +74,19 @@ void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
     spdlog::debug("dropped an unparseable message from {} ({} bytes)", flow.str(), bytes.size());
     return;
   }
-  const TimePoint now = clock_();
+  if (guard_ && !guard_->admitParsed(*msg, upstream)) return;
   const std::size_t headEnd = bytes.find("\r\n\r\n");
   const std::size_t body = headEnd == std::string_view::npos ? 0 : bytes.size() - headEnd - 4;
-  if (msg->isRequest()) handleRequest(*msg, flow, body, now);
+  if (msg->isRequest()) handleRequest(*msg, flow, body, packet == Guard::Packet::Limited, now);
+  else if (packet == Guard::Packet::Limited) ++stats_.dropped["rate limit"];
   else handleResponse(*msg, flow, now);
 }
 
 // ---------------------------------------------------------------------------------------
 // Requests
 
-void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, TimePoint now) {
+void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, bool limited,
+                                TimePoint now) {
   sip_t* sip = msg.sip();
   const std::string method(msg.method());
   // Unknown methods are counted together: a flood of invented ones must not grow the map.
@@ -96,6 +101,7 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
     else ++stats_.rejected[rejection->reason];
     return;
   }
+  if (guard_ && !admitted(msg, in, limited, now)) return;
   if (sip->sip_request->rq_method == sip_method_ack) return handleAck(msg, in, now);
   if (sip->sip_request->rq_method == sip_method_cancel) return handleCancel(msg, in, now);
 
@@ -312,7 +318,8 @@ void ProxyEngine::forwardResponseStateless(SipMessage& msg) {
   std::uint16_t port = 5060;
   const auto p = sv(v->v_rport && *v->v_rport ? v->v_rport : v->v_port);
   if (!p.empty()) std::from_chars(p.data(), p.data() + p.size(), port);
-  const Transport t = std::string_view(sv(v->v_protocol)).ends_with("TCP") ? Transport::Tcp : Transport::Udp;
+  const std::string_view protocol = sv(v->v_protocol);
+  const Transport t = protocol.ends_with("TCP") ? Transport::Tcp : protocol.ends_with("TLS") ? Transport::Tls : Transport::Udp;
   auto flow = wire_.flowTo(t, Endpoint{*address, port});
   if (!flow || !wire_.send(*flow, msg.serialize())) ++stats_.responsesDropped;
 }

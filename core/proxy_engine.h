@@ -2,6 +2,7 @@
 
 #include "core/binding_table.h"
 #include "core/clock.h"
+#include "core/guard.h"
 #include "core/network.h"
 #include "core/sip_message.h"
 #include "core/sofia.h"
@@ -119,6 +120,9 @@ public:
   /// retransmissions, nor Switchback's own probes and re-registrations).
   std::size_t unfinishedTransactions() const;
 
+  /// The hostile-network checks (rate limits, bans, access control, message limits); none if unset.
+  void setGuard(Guard* guard) { guard_ = guard; }
+
 private:
   struct Context;
   struct Target {
@@ -127,7 +131,12 @@ private:
     std::optional<Flow> phone;   // the phone-side flow, for Record-Route's token
   };
 
-  void handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, TimePoint now);
+  void handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, bool limited, TimePoint now);
+  // Guard hooks (proxy_guard.cpp).
+  bool isUpstreamSource(const Flow& in) const;
+  bool admitted(SipMessage& msg, const Flow& in, bool limited, TimePoint now);
+  bool relayDenied(const SipMessage& msg, bool inDialog, const std::optional<NextHop>& routeNode) const;
+  bool isRegisteredPhone(const Endpoint& target) const;
   void handleResponse(SipMessage& msg, const Flow& in, TimePoint now);
   void handleAck(SipMessage& msg, const Flow& in, TimePoint now);
   void handleCancel(SipMessage& msg, const Flow& in, TimePoint now);
@@ -166,6 +175,7 @@ private:
   BindingTable& bindings_;
   Stats& stats_;
   ClockFn clock_;
+  Guard* guard_ = nullptr;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Context>> contexts_;
   std::unordered_map<std::string, std::uint64_t> serverIndex_;   // branch|sent-by|method

@@ -131,7 +131,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   auto from = policy_.nodeAt(in.remote);
   // A node that reaches us over a TCP connection of its own comes from an ephemeral port: it is
   // the node if it comes from the node's host and carries our token for another flow (a phone's).
-  if (!from && in.transport == Transport::Tcp && token && !(token->remote == in.remote))
+  if (!from && isReliable(in.transport) && token && !(token->remote == in.remote))
     from = policy_.nodeAtHost(in.remote.address);
   if (from) {
     // From upstream: towards a phone, over the flow our Path or Record-Route token names.
@@ -150,6 +150,10 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
       return Target{*flow, "", *flow};
     }
     auto t = uriTarget(sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url);
+    if (t && !isRegisteredPhone(t->endpoint)) {  // no token: only towards a phone registered through us
+      why = Rejection{403, "Relaying Denied"};
+      return std::nullopt;
+    }
     auto flow = t ? wire_.flowTo(t->transport, t->endpoint) : std::nullopt;
     if (!flow) {
       why = Rejection{404, "Not Found"};
@@ -170,6 +174,10 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   else if (inDialog) request.kind = RequestKind::InDialog;
   else if (isDialogCreatingMethod(sip->sip_request->rq_method)) request.kind = RequestKind::NewDialog;
   if (routeNode) request.dialogNode = routeNode->node;
+  if (relayDenied(msg, inDialog, routeNode)) {
+    why = Rejection{403, "Relaying Denied"};
+    return std::nullopt;
+  }
   RouteDecision decision = policy_.routeFromPhone(request, now);
   if (!decision.hop) {
     why = decision.rejection;
@@ -189,7 +197,7 @@ std::string ProxyEngine::uriFor(const Flow& facing, const std::string& user, std
   std::string uri = "sip:";
   if (!user.empty()) uri.append(user).push_back('@');
   uri.append(hostForUri(l.host)).append(":").append(std::to_string(l.port));
-  if (l.transport == Transport::Tcp) uri.append(";transport=tcp");
+  if (l.transport != Transport::Udp) uri.append(";transport=").append(transportParam(l.transport));
   uri.append(params);
   return uri;
 }

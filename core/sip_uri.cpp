@@ -58,9 +58,13 @@ std::optional<UriTarget> uriTarget(const url_t* url) {
   if (!address) return std::nullopt;
   UriTarget t{Transport::Udp, Endpoint{*address, 5060}};
   char value[16];
-  if (url->url_params && url_param(url->url_params, "transport", value, sizeof value) > 0 &&
-      (std::string_view(value) == "tcp" || std::string_view(value) == "TCP"))
-    t.transport = Transport::Tcp;
+  if (url->url_params && url_param(url->url_params, "transport", value, sizeof value) > 0) {
+    const std::string_view v(value);
+    if (v == "tcp" || v == "TCP") t.transport = Transport::Tcp;
+    else if (v == "tls" || v == "TLS") t.transport = Transport::Tls;
+  }
+  if (url->url_type == url_sips) t.transport = Transport::Tls;  // RFC 3261 §26.2: TLS on every hop
+  if (t.transport == Transport::Tls) t.endpoint.port = 5061;
   const auto p = sv(url->url_port);
   if (!p.empty()) {
     std::uint16_t port = 0;

@@ -25,6 +25,7 @@ struct Stats {
   std::map<std::string, std::uint64_t> responsesByClass;   // "1xx" … "6xx"
   std::map<std::pair<std::string, std::string>, std::uint64_t> finalResponses;  // (CSeq method, class)
   std::map<std::string, std::uint64_t> rejected;           // by reason phrase we answered
+  std::map<std::string, std::uint64_t> dropped;            // hostile input dropped unanswered, by reason
 };
 
 } // namespace switchback

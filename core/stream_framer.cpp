@@ -1,5 +1,6 @@
 #include "core/stream_framer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 
@@ -64,12 +65,21 @@ StreamFramer::Result StreamFramer::next(std::string& out) {
     buffer_.erase(0, 2);
   }
   const std::size_t headEnd = buffer_.find("\r\n\r\n");
+  if ((headEnd == std::string::npos ? buffer_.size() : headEnd) > maxHead_) {
+    error_ = "headers exceed the maximum header size";
+    return Result::Error;
+  }
   if (headEnd == std::string::npos) {
     if (buffer_.size() > max_) {
       error_ = "headers exceed the maximum message size";
       return Result::Error;
     }
     return Result::NeedMore;
+  }
+  if (static_cast<std::size_t>(std::count(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(headEnd), '\n')) >
+      maxLines_) {
+    error_ = "more header lines than allowed";
+    return Result::Error;
   }
   std::size_t length = 0;
   switch (contentLength(std::string_view(buffer_).substr(0, headEnd + 2), length)) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,9 @@ class StreamFramer {
 public:
   enum class Result { NeedMore, Message, KeepAlive, Error };
 
-  explicit StreamFramer(std::size_t maxMessageBytes) : max_(maxMessageBytes) {}
+  explicit StreamFramer(std::size_t maxMessageBytes, std::size_t maxHeadBytes = SIZE_MAX,
+                        std::size_t maxHeaderLines = SIZE_MAX)
+      : max_(maxMessageBytes), maxHead_(maxHeadBytes), maxLines_(maxHeaderLines) {}
 
   void append(std::string_view bytes) { buffer_.append(bytes); }
 
@@ -22,9 +25,13 @@ public:
 
   std::string_view error() const { return error_; }
   std::size_t buffered() const { return buffer_.size(); }
+  /// Whether part of a message is buffered (a lone CRLF, half a keep-alive, is not).
+  bool midMessage() const { return buffer_.find_first_not_of("\r\n") != std::string::npos; }
 
 private:
   std::size_t max_;
+  std::size_t maxHead_;
+  std::size_t maxLines_;
   std::string buffer_;
   std::string_view error_;
 };

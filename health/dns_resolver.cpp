@@ -182,7 +182,7 @@ struct DnsResolver::Lookup : std::enable_shared_from_this<DnsResolver::Lookup> {
     auto self = shared_from_this();
     ++pending;
     r.query(sres_type_naptr, host, [self](void* const* answers) {
-      const std::string service = self->transport == Transport::Tcp ? "SIP+D2T" : "SIP+D2U";
+      const std::string service = self->transport == Transport::Tls ? "SIPS+D2T" : self->transport == Transport::Tcp ? "SIP+D2T" : "SIP+D2U";
       const sres_naptr_record_t* best = nullptr;
       for (auto* rec : records(answers, sres_type_naptr)) {
         const auto* n = rec->sr_naptr;
@@ -194,7 +194,7 @@ struct DnsResolver::Lookup : std::enable_shared_from_this<DnsResolver::Lookup> {
       if (best) {
         self->srv(best->na_replace, Seconds(best->na_record->r_ttl));
       } else {
-        self->srv(std::string(self->transport == Transport::Tcp ? "_sip._tcp." : "_sip._udp.") + self->host,
+        self->srv(std::string(self->transport == Transport::Tls ? "_sips._tcp." : self->transport == Transport::Tcp ? "_sip._tcp." : "_sip._udp.") + self->host,
                   Seconds(86400 * 7));
       }
       self->finishOne();

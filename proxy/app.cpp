@@ -33,6 +33,13 @@ std::string percentDecode(std::string_view s) {
   return out;
 }
 
+// The name each TLS node's certificate must carry: the host its upstream URI names.
+void nameTlsNodes(Network& network, const NodeTable& nodes, const UpstreamList& upstreams) {
+  for (const auto& n : nodes.nodes())
+    for (const auto& u : upstreams)
+      if (n.transport == Transport::Tls && n.upstream == u.name) network.setTlsServerName(n.endpoint, u.host);
+}
+
 ProxyConfig proxyConfig(const Config& c) {
   ProxyConfig p;
   p.timers = c.timers;
@@ -45,11 +52,15 @@ ProxyConfig proxyConfig(const Config& c) {
 
 App::App(const Config& config, const NodeTable::Resolved& resolved, std::string configPath)
     : config_(config), configPath_(std::move(configPath)), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_),
-      purgeTimer_(io_), persistTimer_(io_), drainTimer_(io_), nodes_(config.upstreams, resolved, Clock::now()),
-      health_(config.health, nodes_, Clock::now()), router_(config.routing, nodes_, health_, bindings_), policy_(router_),
+      purgeTimer_(io_), persistTimer_(io_), drainTimer_(io_), guard_(config.guard, stats_),
+      nodes_(config.upstreams, resolved, Clock::now()), health_(config.health, nodes_, Clock::now()),
+      router_(config.routing, nodes_, health_, bindings_), policy_(router_),
       network_(io_, config.transport, *this, stats_) {
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, policy_, bindings_, stats_,
                                           [] { return Clock::now(); });
+  engine_->setGuard(&guard_);
+  nameTlsNodes(network_, nodes_, config_.upstreams);
+  network_.setGuard(&guard_);
   health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
   reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_,
                                                config_.routing.credentials);
@@ -125,7 +136,9 @@ void App::tick() {
 void App::probe(const UpstreamNode& node, std::function<void(int)> answered) {
   auto flow = network_.flowTo(node.transport, node.endpoint);
   if (!flow) return answered(0);
-  const std::string target = "sip:" + node.endpoint.str() + (node.transport == Transport::Tcp ? ";transport=tcp" : "");
+  const std::string target =
+      "sip:" + node.endpoint.str() +
+      (node.transport == Transport::Udp ? std::string() : ";transport=" + std::string(transportParam(node.transport)));
   const std::uint64_t seq = ++probeSeq_;
   engine_->originate(
       *flow, "OPTIONS", [&](const std::string& via) { return buildOptionsProbe(via, target, seq); },
@@ -139,6 +152,7 @@ void App::purge() {
     const TimePoint now = Clock::now();
     if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
     router_.everySecond(now);
+    guard_.expire(now);
     refreshDns(now);
     purge();
   });
@@ -206,8 +220,9 @@ void App::refreshDns(TimePoint now) {
                       spdlog::warn("DNS: re-resolving '{}' failed ({}); keeping the addresses it had", host, error);
                       return;
                     }
-                    if (const auto changed = nodes_.refresh(host, targets, Clock::now()))
-                      spdlog::warn("DNS: '{}' now resolves differently: {} node addresses changed", host, changed);
+                    const auto changed = nodes_.refresh(host, targets, Clock::now());
+                    nameTlsNodes(network_, nodes_, config_.upstreams);
+                    if (changed) spdlog::warn("DNS: '{}' now resolves differently: {} node addresses changed", host, changed);
                   });
   }
 }
@@ -232,8 +247,13 @@ void App::reload() {
     if (fresh.persistence.path != config_.persistence.path) kept.emplace_back("persistence.path");
     if (fresh.transport.maxMessageBytes != config_.transport.maxMessageBytes ||
         fresh.transport.maxTcpConnections != config_.transport.maxTcpConnections ||
-        fresh.transport.tcpIdleTimeout != config_.transport.tcpIdleTimeout)
+        fresh.transport.tcpIdleTimeout != config_.transport.tcpIdleTimeout ||
+        fresh.transport.maxHeaderBytes != config_.transport.maxHeaderBytes ||
+        fresh.transport.maxHeaderLines != config_.transport.maxHeaderLines ||
+        fresh.transport.partialMessageTimeout != config_.transport.partialMessageTimeout ||
+        fresh.transport.maxConnectionsPerSource != config_.transport.maxConnectionsPerSource)
       kept.emplace_back("limits");
+    if (!(fresh.transport.tls == config_.transport.tls)) kept.emplace_back("tls");
     if (fresh.dns.resolvConf != config_.dns.resolvConf) kept.emplace_back("dns");
     for (const auto& k : kept) spdlog::warn("reload: '{}' changed; it takes effect at the next restart", k);
 
@@ -245,6 +265,7 @@ void App::reload() {
       health_.remap(remap, started);
       router_.remap(remap);
       reregistrar_->remap(remap);
+      nameTlsNodes(network_, nodes_, fresh.upstreams);
       for (const auto& n : nodes_.nodes()) after.push_back(n.name + "@" + n.endpoint.str());
       if (before != after)
         spdlog::warn("reload: upstream nodes were [{}], now [{}]", fmt::join(before, ", "), fmt::join(after, ", "));
@@ -257,6 +278,11 @@ void App::reload() {
     reregistrar_->reconfigure(fresh.routing.pacing, fresh.routing.credentials);
     fresh.transport.maxMessageBytes = config_.transport.maxMessageBytes;  // the receive buffers' size
     engine_->reconfigure(proxyConfig(fresh));
+    fresh.guard.limits = config_.guard.limits;  // 'limits' take effect at the next restart (above)
+    if (!(fresh.guard == config_.guard)) {
+      guard_.reconfigure(fresh.guard);
+      spdlog::warn("reload: security and rate limits applied; bans in force are kept");
+    }
     if (fresh.log.level != config_.log.level) spdlog::set_level(spdlog::level::from_str(fresh.log.level));
     // What needs a restart keeps its running value, so the status tells the truth.
     fresh.transport = config_.transport;
@@ -339,7 +365,7 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
   const StatusView view{stats_, bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
                         network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, policy_.draining(),
                         store_ ? std::optional<BindingStore::Counters>(store_->counters()) : std::nullopt,
-                        config_.routing.pacing.registrationsPerSecond}};
+                        config_.routing.pacing.registrationsPerSecond}, &guard_};
   const auto q = target.find('?');
   const std::string path = target.substr(0, q);
   const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);

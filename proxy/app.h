@@ -58,6 +58,7 @@ private:
   boost::asio::steady_timer persistTimer_;
   boost::asio::steady_timer drainTimer_;
   Stats stats_;
+  Guard guard_;
   BindingTable bindings_;
   NodeTable nodes_;
   HealthMonitor health_;

@@ -134,7 +134,7 @@ std::string renderStatusJson(const StatusView& v) {
          ",\"messages_out\":" + std::to_string(s.messagesOut) + ",\"parse_errors\":" + std::to_string(s.parseErrors) +
          ",\"oversized\":" + std::to_string(s.oversized) + ",\"stream_errors\":" + std::to_string(s.streamErrors) +
          ",\"responses_dropped\":" + std::to_string(s.responsesDropped) +
-         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}}\n";
+         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}," + renderGuardJson(v) + "}\n";
   return out;
 }
 
@@ -243,6 +243,7 @@ std::string renderMetrics(const StatusView& v) {
     counter("switchback_store_errors_total", "Store batches that failed (kept and retried)", v.app.store->errors);
     gauge("switchback_store_queued_batches", "Batches waiting for the store's writer", v.app.store->queued);
   }
+  appendGuardMetrics(out, v);
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/binding_store.h"
 #include "core/binding_table.h"
+#include "core/guard.h"
 #include "core/stats.h"
 #include "health/health_monitor.h"
 #include "health/node_table.h"
@@ -35,6 +36,7 @@ struct StatusView {
   std::size_t tcpConnections;
   TimePoint now;
   AppStatus app{};
+  const Guard* guard = nullptr;    // hostile-network state: bans, drops (security_status.cpp)
 };
 
 std::string renderStatusJson(const StatusView& v);
@@ -43,5 +45,10 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor);
 std::string renderMetrics(const StatusView& v);
 
 std::string jsonEscape(std::string_view s);
+
+/// The "security" object of /status: bans with their expiry, drops and rejections by reason.
+std::string renderGuardJson(const StatusView& v);
+/// The hostile-network metrics: drops by reason, bans, banned sources.
+void appendGuardMetrics(std::string& out, const StatusView& v);
 
 } // namespace switchback

@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config
   libsofia-sip-ua-dev libboost-dev libspdlog-dev libyaml-cpp-dev libsqlite3-dev catch2
   kamailio sip-tester dnsmasq-base python3 curl gnuplot-nox
+  clang-14 libclang-rt-14-dev libssl-dev openssl socat
 )
 missing=()
 for p in "${packages[@]}"; do

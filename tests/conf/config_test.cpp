@@ -1,4 +1,5 @@
 #include "conf/config.h"
+#include "tests/conf/config_error.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -6,6 +7,7 @@
 #include <random>
 
 using namespace switchback;
+using switchback::test::errorOf;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -16,15 +18,6 @@ const std::string kMinimal = "listen: [\"udp:127.0.0.1:5060\"]\n"
                              "  - { name: primary, uri: \"sip:127.0.0.1:5070\" }\n";
 const std::string kListen = "listen: [\"udp:127.0.0.1:5060\"]\n";
 const std::string kUpstream = "upstreams: [{ name: a, uri: \"sip:127.0.0.1\" }]\n";
-
-std::string errorOf(const std::string& yaml) {
-  try {
-    loadConfigString(yaml, "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 } // namespace
 
@@ -114,7 +107,7 @@ TEST_CASE("IPv6 addresses are bracketed and stored without brackets", "[config]"
 TEST_CASE("unknown keys list the allowed ones", "[config]") {
   // The list grows with features; check its start and a few members rather than all of it.
   CHECK_THAT(errorOf(kMinimal + "colour: blue\n"), Contains("test.yaml:4: colour: unknown key; allowed: admin, ") &&
-                                                     Contains(", listen, log, ") && Contains(", timers, upstreams"));
+                                                     Contains(", listen, log, ") && Contains(", timers, tls, upstreams"));
   CHECK_THAT(errorOf(kMinimal + "log: { verbosity: 3 }\n"), Contains("test.yaml:4: log.verbosity: unknown key; allowed: format, level"));
   CHECK_THAT(errorOf(kMinimal + "timers:\n  t1_ms: 500\n  t3_ms: 1\n"),
              Contains("test.yaml:6: timers.t3_ms: unknown key; allowed: t1_ms, t2_ms, t4_ms"));

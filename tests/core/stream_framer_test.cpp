@@ -78,3 +78,14 @@ TEST_CASE("broken streams are errors, never resynchronised", "[framer]") {
     CHECK(f.next(out) == StreamFramer::Result::Error);
   }
 }
+
+TEST_CASE("a lone CRLF is not a message begun (the slowloris timer ignores it)", "[framer]") {
+  switchback::StreamFramer framer(65535);
+  std::string out;
+  framer.append("\r\n");
+  CHECK(framer.next(out) == switchback::StreamFramer::Result::NeedMore);
+  CHECK_FALSE(framer.midMessage());
+  framer.append("OPTIONS sip:a SIP/2.0\r\n");
+  CHECK(framer.next(out) == switchback::StreamFramer::Result::NeedMore);
+  CHECK(framer.midMessage());
+}

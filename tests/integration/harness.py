@@ -15,6 +15,7 @@ import argparse
 import atexit
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -34,11 +35,17 @@ class CheckFailed(Exception):
     pass
 
 
+PORT_RANGE = None            # (first, last): free_port() picks in it; None: the kernel's choice
+
+
 def free_port():
-    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking."""
-    for _ in range(50):
+    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking (in PORT_RANGE if set)."""
+    for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
+            try:
+                u.bind(("127.0.0.1", random.randint(*PORT_RANGE) if PORT_RANGE else 0))
+            except OSError:
+                continue
             port = u.getsockname()[1]
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
                 try:
@@ -228,10 +235,12 @@ class Dns:
 
 
 class Switchback:
-    def __init__(self, harness, binary, upstreams, extra_yaml="", tcp=True, name="switchback", ipv6=False):
+    def __init__(self, harness, binary, upstreams, extra_yaml="", tcp=True, name="switchback", ipv6=False,
+                 extra_listen=()):
         self.port = free_port()
         self.admin_port = free_port()
         listen = [f'"udp:127.0.0.1:{self.port}"'] + ([f'"tcp:127.0.0.1:{self.port}"'] if tcp else [])
+        listen += [f'"{l}"' for l in extra_listen]
         if ipv6:
             listen += [f'"udp:[::1]:{self.port}"', f'"tcp:[::1]:{self.port}"']
         ups = "\n".join(f'  - {{ name: {n}, uri: "{u}" }}' for n, u in upstreams)
@@ -328,7 +337,11 @@ def read_sipp_stats(path):
 
 
 class Harness:
-    def __init__(self, description):
+    def __init__(self, description, ports=None):
+        """ports: (first, last), the range this test's ports come from (tests that run next to
+        others on a shared machine keep to their own range); None: any free port."""
+        global PORT_RANGE
+        PORT_RANGE = ports
         parser = argparse.ArgumentParser(description=description)
         parser.add_argument("--switchback", required=True, help="path to the switchback binary")
         parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -361,8 +374,8 @@ class Harness:
                              ("_sip._udp.registrar.test", "secondary.test", secondary.port, 20, 10)],
                         hosts=[("primary.test", "127.0.0.1"), ("secondary.test", "127.0.0.1")], ttl=ttl)
 
-    def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback"):
-        return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6)
+    def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback", extra_listen=()):
+        return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6, extra_listen=extra_listen)
 
     def users(self, names, name="users"):
         path = os.path.join(self.dir, f"{name}.csv")
@@ -373,9 +386,10 @@ class Harness:
         return path
 
     def sipp_argv(self, scenario, target, local_port, calls=1, rate=None, service=None, inf=None,
-                  transport="u1", keys=None, extra=(), timeout=30, name="sipp", ipv6=False):
+                  transport="u1", keys=None, extra=(), timeout=30, name="sipp", ipv6=False, local_ip="127.0.0.1"):
+        """local_ip: the phones' own address (any 127.0.0.x, so tests can have many sources)."""
         trace = os.path.join(self.dir, f"{name}-{local_port}")
-        remote, local = (f"[::1]:{target}", "::1") if ipv6 else (f"127.0.0.1:{target}", "127.0.0.1")
+        remote, local = (f"[::1]:{target}", "::1") if ipv6 else (f"127.0.0.1:{target}", local_ip)
         argv = ["sipp", "-sf", os.path.join(SCENARIOS, scenario), remote, "-i", local,
                 "-p", str(local_port), "-t", transport, "-m", str(calls), "-timeout", f"{timeout}s",
                 "-timeout_error", "-nostdin", "-trace_err", "-error_file", trace + "-errors.log",

@@ -93,6 +93,20 @@ callee.proc.wait(timeout=25)
 h.check(r.rc == 0 and callee.proc.returncode == 0 and len(secondary.requests("INVITE")) >= 1,
         "alice calls bob via the secondary after the reload", r)
 
+# Security settings apply at a reload too: a phone network list that leaves out 127.0.0.1 refuses
+# alice's next REGISTER; the bindings stay.
+with open(sb.config, "w") as f:
+    f.write(original.replace(f'  - {{ name: primary, uri: "{primary.uri}" }}\n',
+                             f'  - {{ name: secondary, uri: "{secondary.uri}" }}\n') +
+            "failover: { reRegisterOn: 1, failRegistrationOn: 1 }\npacing: { registrations_per_second: 40 }\n"
+            "security: { phone_networks: [\"10.0.0.0/8\"] }\n")
+sb.signal(signal.SIGHUP)
+h.check(wait_until(lambda: reloads("applied") == 3, 5), "the file with a phone network list is applied")
+r = h.sipp("register.xml", sb.port, inf=h.users(["alice"], "alice3"), timeout=10, name="alice3")
+h.check(r.rc != 0 and "SIP/2.0 403" in r.error_log,
+        "after it, alice (127.0.0.1, not in 10.0.0.0/8) is refused with 403", r)
+h.check(sb.status()["bindings"]["registrants"] == 22, "and every binding is still there")
+
 h.figure(f"reload applied in {m.group(1) if m else '?'} ms (SIGHUP to new config in force, with 22 registrants and "
          f"a call up); failover with the reloaded settings: 22 re-registered on the new node in {took:.2f} s")
 h.finish()
