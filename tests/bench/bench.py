@@ -244,7 +244,7 @@ class Bench(Harness):
         per = rate / n
         calls = max(1, int(round(per * duration)))
         specs, uas = [], []
-        timeout = duration + 10   # a passing rung ends in time; a failing one needs no more to tell
+        timeout = duration + 5    # a passing rung ends in time; a failing one needs no more to tell
         for i in range(n):
             if kind == "reg":
                 port = bench_port()
@@ -517,10 +517,10 @@ def main():
     p.add_argument("--switchback", required=True, help="path to the switchback binary (a Release build)")
     p.add_argument("--quick", action="store_true", help="5 s rungs, 2,000 failover and 20,000 memory bindings")
     p.add_argument("--duration", type=int, help="seconds per rung (default 20; --quick 5)")
-    p.add_argument("--reg-start", type=int, default=1000,
-                   help="the REGISTER ladder's first rung (registrations/s), the common moderate rate (default 1000)")
-    p.add_argument("--call-start", type=int, default=150,
-                   help="the call ladder's first rung (calls/s), the common moderate rate (default 150)")
+    p.add_argument("--reg-start", type=int, default=2000,
+                   help="the REGISTER ladder's first rung (registrations/s), the common moderate rate (default 2000)")
+    p.add_argument("--call-start", type=int, default=600,
+                   help="the call ladder's first rung (calls/s), the common moderate rate (default 600)")
     p.add_argument("--sipp", type=int, default=2, help="SIPp client processes per rung (default 2)")
     p.add_argument("--kamailio-children", type=int, default=2, help="Kamailio proxy's UDP worker processes")
     p.add_argument("--kamailio-shm", type=int, default=2048, help="Kamailio proxy's shared memory, MB (default 2048)")
@@ -573,7 +573,7 @@ def main():
         pools = {s.key: [bench.users([f"{s.key}r{i}-{j}" for j in range(2000)], f"{s.key}-reg{i}") for i in range(n)]
                  for s in sides}
         print(f"REGISTER ladder ({args.duration} s a rung, {n} SIPp clients):", flush=True)
-        share = ladder_budget * (0.55 if "call" in parts else 1.0)
+        share = ladder_budget * (0.45 if "call" in parts else 1.0)
         results["steps"] += bench.ladder("reg", sides, args.reg_start, 32 * args.reg_start, args.duration,
                                          registrars, pools, share)
     if "call" in parts:
