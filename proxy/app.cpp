@@ -251,7 +251,8 @@ void App::reload() {
         fresh.transport.maxHeaderBytes != config_.transport.maxHeaderBytes ||
         fresh.transport.maxHeaderLines != config_.transport.maxHeaderLines ||
         fresh.transport.partialMessageTimeout != config_.transport.partialMessageTimeout ||
-        fresh.transport.maxConnectionsPerSource != config_.transport.maxConnectionsPerSource)
+        fresh.transport.maxConnectionsPerSource != config_.transport.maxConnectionsPerSource ||
+        !(fresh.guard.limits == config_.guard.limits))
       kept.emplace_back("limits");
     if (!(fresh.transport.tls == config_.transport.tls)) kept.emplace_back("tls");
     if (fresh.dns.resolvConf != config_.dns.resolvConf) kept.emplace_back("dns");

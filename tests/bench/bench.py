@@ -203,14 +203,16 @@ class Bench(Harness):
         # SIPp's sockets go with it: sample their drops while it runs (a count only grows).
         ports = {int(argv[argv.index("-p") + 1]) for argv, _, _ in list(specs) + list(uas)}
         drops = {}
-        while time.monotonic() < deadline and any(p.alive() for _, p, _, _ in procs):
-            for port, n in udp_drop_table().items():
-                if port in ports:
-                    drops[port] = max(n, drops.get(port, 0))
-            time.sleep(0.25)
-        for _, p, _, _ in procs:
-            if p.alive():  # overran: stopped by its PID
-                p.stop(signal.SIGKILL)
+        try:
+            while time.monotonic() < deadline and any(p.alive() for _, p, _, _ in procs):
+                for port, n in udp_drop_table().items():
+                    if port in ports:
+                        drops[port] = max(n, drops.get(port, 0))
+                time.sleep(0.25)
+        finally:  # overran, or the benchmark was interrupted: stopped by their PIDs
+            for _, p, _, _ in procs:
+                if p.alive():
+                    p.stop(signal.SIGKILL)
         wall = time.monotonic() - start
         self.last_sipp_drops = sum(drops.values())
         out = []
