@@ -38,8 +38,13 @@ class CheckFailed(Exception):
 PORT_RANGE = None            # (first, last): free_port() picks in it; None: the kernel's choice
 
 
+_given = set()                # ports free_port() handed out: a port picked but not bound yet
+                              # (Switchback's SIP port while its admin port is picked) is not free
+
+
 def free_port():
-    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking (in PORT_RANGE if set)."""
+    """A port free on 127.0.0.1 for both UDP and TCP at the time of asking (in PORT_RANGE if set),
+    never one it handed out before in this process."""
     for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             try:
@@ -47,11 +52,14 @@ def free_port():
             except OSError:
                 continue
             port = u.getsockname()[1]
+            if port in _given:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
                 try:
                     t.bind(("127.0.0.1", port))
                 except OSError:
                     continue
+                _given.add(port)
                 return port
     raise RuntimeError("no free port")
 
