@@ -18,7 +18,7 @@ bool icontains(std::string_view haystack, std::string_view needle) {
 
 bool iequal(std::string_view a, std::string_view b) { return a.size() == b.size() && icontains(a, b); }
 
-std::string userAgentOf(const sip_t* sip) {
+std::string_view userAgentOf(const sip_t* sip) {
   if (sip->sip_user_agent && sip->sip_user_agent->g_string) return sip->sip_user_agent->g_string;
   if (sip->sip_server && sip->sip_server->g_string) return sip->sip_server->g_string;
   return {};
@@ -27,11 +27,18 @@ std::string userAgentOf(const sip_t* sip) {
 } // namespace
 
 HeadShape headShape(std::string_view message) {
-  std::size_t end = message.find("\r\n\r\n");
-  const std::size_t bare = message.find("\n\n");
-  end = std::min(end, bare);
-  const std::string_view head = end == std::string_view::npos ? message : message.substr(0, end);
-  return HeadShape{static_cast<std::size_t>(std::count(head.begin(), head.end(), '\n')), head.size()};
+  // One pass: the head ends at the first blank line, CRLF CRLF or a bare LF LF.
+  HeadShape shape;
+  const std::size_t n = message.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (message[i] != '\n') continue;
+    if (i + 1 < n && message[i + 1] == '\n') return HeadShape{shape.lines, i};
+    if (i > 0 && message[i - 1] == '\r' && i + 2 < n && message[i + 1] == '\r' && message[i + 2] == '\n')
+      return HeadShape{shape.lines, i - 1};
+    ++shape.lines;
+  }
+  shape.bytes = n;
+  return shape;
 }
 
 bool Guard::drop(const char* reason) {
@@ -60,7 +67,7 @@ bool Guard::admitParsed(const SipMessage& message, bool fromUpstream) {
   for (const sip_via_t* v = sip->sip_via; v; v = v->v_next)
     if (++vias > config_.limits.maxVia) return drop("too many Via");
   if (fromUpstream || !message.isRequest() || config_.rate.scannerUserAgents.empty()) return true;
-  const std::string ua = userAgentOf(sip);
+  const std::string_view ua = userAgentOf(sip);
   for (const auto& pattern : config_.rate.scannerUserAgents)
     if (icontains(ua, pattern)) {
       spdlog::debug("guard: dropped a request with scanner User-Agent '{}'", ua);

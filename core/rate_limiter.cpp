@@ -35,7 +35,12 @@ RateLimiter::Source& RateLimiter::source(const std::string& key, TimePoint now) 
   if (sources_.size() >= config_.maxTrackedSources && !sources_.count(key)) {
     // Bounded memory under a spoofed-source flood: forget the sources idle for a second (a
     // forgotten source starts again with a full bucket, which is what it would have by now).
-    std::erase_if(sources_, [now](const auto& kv) { return now - kv.second.seen > Seconds(1); });
+    // That sweep reads every source, so it runs at most once a second; in between, a new
+    // source takes the place of an arbitrary one.
+    if (!lastSweep_ || now - *lastSweep_ >= Seconds(1)) {
+      lastSweep_ = now;
+      std::erase_if(sources_, [now](const auto& kv) { return now - kv.second.seen > Seconds(1); });
+    }
     if (sources_.size() >= config_.maxTrackedSources) sources_.erase(sources_.begin());
   }
   Source& s = sources_[key];
@@ -45,6 +50,7 @@ RateLimiter::Source& RateLimiter::source(const std::string& key, TimePoint now) 
 
 RateLimiter::Verdict RateLimiter::charge(const boost::asio::ip::address& address, Bucket Source::*which, double rate,
                                          TimePoint now) {
+  if (rate <= 0 && bans_.empty()) return Verdict::Pass;  // limits off (the default): no key, no lookup
   const std::string key = keyOf(address);
   if (auto b = bans_.find(key); b != bans_.end()) {
     if (now < b->second) return Verdict::Banned;

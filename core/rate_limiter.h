@@ -3,6 +3,7 @@
 #include "core/guard_config.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,6 +59,7 @@ private:
   std::unordered_map<std::string, Source> sources_;   // key: the address's bytes
   std::unordered_map<std::string, TimePoint> bans_;
   std::uint64_t bansIssued_ = 0;
+  std::optional<TimePoint> lastSweep_;   // the last sweep of idle sources (at most one a second)
 };
 
 } // namespace switchback

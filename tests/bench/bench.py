@@ -136,12 +136,7 @@ class DispatcherProxy(Kamailio):
         with open(os.path.join(HERE, "dispatcher.cfg.tmpl")) as f:
             cfg = f.read().replace("@PORT@", str(self.port)).replace("@LIST@", listing) \
                 .replace("@CHILDREN@", str(self.children))
-        self.cfg = os.path.join(self.dir, "kamailio.cfg")
-        with open(self.cfg, "w") as f:
-            f.write(cfg)
-        argv = ["kamailio", "-f", self.cfg, "-DD", "-E", "-Y", self.dir, "-P", os.path.join(self.dir, "pid"),
-                "-M", "32", "-m", str(self.shm_mb)]
-        return Process(self.name, argv, os.path.join(self.dir, f"kamailio-{attempt}.log"))
+        return self._run(cfg, f"kamailio-{attempt}.log")
 
     def _listening(self):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

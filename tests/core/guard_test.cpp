@@ -89,6 +89,11 @@ TEST_CASE("header count, header bytes and Via depth are limited; the stream fram
   std::string head = "OPTIONS sip:a@example.com SIP/2.0\r\n";
   for (int i = 0; i < 11; ++i) head += "X-H: " + std::to_string(i) + "\r\n";
   CHECK(headShape(head + "\r\nbody\nwith\nlines").lines == 11);  // header lines; the body does not count
+  CHECK(headShape(head + "\r\nbody").bytes == head.size() - 2);        // up to the blank line's CRLF CRLF
+  CHECK(headShape("A\nB\n\nbody\n\n").lines == 1);                   // a bare LF LF ends the head too
+  CHECK(headShape("A\nB\n\nbody").bytes == 3);
+  CHECK(headShape("A\r\nB\r\n").lines == 2);                          // no blank line: all of it
+  CHECK(headShape("A\r\nB\r\n").bytes == 6);
   CHECK(guard.admitPacket(head + "\r\n", phone, false, {}) == Guard::Packet::Drop);
   CHECK(stats.dropped["too many headers"] == 1);
   CHECK(guard.admitPacket("OPTIONS sip:a SIP/2.0\r\nX: " + std::string(700, 'a') + "\r\n\r\n", phone, false, {}) ==

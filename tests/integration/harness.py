@@ -179,13 +179,17 @@ class Kamailio:
         with open(os.path.join(HERE, "registrar.cfg.tmpl")) as f:
             cfg = f.read().replace("@PORT@", str(self.port)).replace("@SECRET@", secret) \
                 .replace("@MIN_EXPIRES@", str(self.min_expires))
+        log = "kamailio.log" if attempt == 0 else f"kamailio-{attempt}.log"
+        return self._run(cfg, log)
+
+    def _run(self, cfg, log):
+        """Writes the config and starts Kamailio in the foreground (-DD), logging to stderr (-E),
+        with its own runtime dir and pid file and enough memory."""
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
         with open(self.cfg, "w") as f:
             f.write(cfg)
-        # Foreground (-DD), log to stderr (-E), own runtime dir and pid file, enough memory.
         argv = ["kamailio", "-f", self.cfg, "-DD", "-E", "-Y", self.dir, "-P", os.path.join(self.dir, "pid"),
                 "-M", "32", "-m", str(self.shm_mb)]
-        log = "kamailio.log" if attempt == 0 else f"kamailio-{attempt}.log"
         return Process(self.name, argv, os.path.join(self.dir, log))
 
     def _listening(self):
