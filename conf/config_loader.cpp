@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -558,10 +559,21 @@ Config read(const YAML::Node& root, const Reader& r) {
       c.log.json = f == "json";
     }
     if (log["level"]) {
-      c.log.level = r.string(log["level"], "log.level");
-      static const Keys levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-      if (!levels.count(c.log.level))
-        r.fail(log["level"], "log.level", "'" + c.log.level + "' is not allowed; allowed: trace, debug, info, warn, error, critical, off");
+      const std::string given = r.string(log["level"], "log.level");
+      // spdlog's names, plus the spellings administrators write (syslog's "warning", "err"),
+      // in any case; stored as spdlog's own name.
+      static const std::map<std::string, std::string> levels{
+          {"trace", "trace"}, {"debug", "debug"}, {"info", "info"},         {"warn", "warn"},
+          {"warning", "warn"}, {"error", "error"}, {"err", "error"},        {"critical", "critical"},
+          {"crit", "critical"}, {"fatal", "critical"}, {"off", "off"}, {"none", "off"}};
+      std::string lower = given;
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const auto level = levels.find(lower);
+      if (level == levels.end())
+        r.fail(log["level"], "log.level",
+               "'" + given + "' is not allowed; allowed: trace, debug, info, warn (or warning), error (or err), "
+               "critical, off");
+      c.log.level = level->second;
     }
   }
   if (const YAML::Node t = root["timers"]) readTimers(r, t, c.timers);
