@@ -393,6 +393,7 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
     if (!anyUsable) return {503, "text/plain", "live, not ready: no upstream node is usable\n"};
     return {200, "text/plain", "ok\n"};
   }
+  if (path == "/") return {200, "text/html; charset=utf-8", renderStatusPage(view)};
   if (path == "/metrics") return {200, "text/plain; version=0.0.4", renderMetrics(view)};
   if (path == "/status") return {200, "application/json", renderStatusJson(view)};
   if (path == "/status/bindings") {

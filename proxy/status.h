@@ -9,6 +9,7 @@
 #include "routing/failover_router.h"
 #include "routing/reregistrar.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,12 @@ struct StatusView {
 };
 
 std::string renderStatusJson(const StatusView& v);
+/// The status page (GET /): server-rendered HTML that refreshes itself (status_page.cpp).
+std::string renderStatusPage(const StatusView& v);
+/// Registrants registered on each node, by node name (every node listed).
+std::map<std::string, std::size_t> registeredByNode(const StatusView& v);
+/// Registrants whose new dialogs go to each node now (the advisory's "current working node").
+std::map<std::string, std::size_t> signalingByNode(const StatusView& v);
 /// One registrant; empty if unknown.
 std::string renderBindingJson(const StatusView& v, std::string_view aor);
 std::string renderMetrics(const StatusView& v);

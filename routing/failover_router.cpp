@@ -68,12 +68,15 @@ void FailoverRouter::moveTo(std::string_view aor, Registrant& r, std::size_t nod
   current = node;
 }
 
-void FailoverRouter::logMoves() {
+void FailoverRouter::logMoves(TimePoint now) {
   // One line per kind of move and second, not one per registrant: a failover of 10,000
   // phones is one event to the operator.
-  for (const auto& [m, count] : moves_)
+  for (const auto& [m, count] : moves_) {
     spdlog::warn("{} from '{}' to '{}' ({}): {} registrants moved", m.failover ? "failover" : "failback", m.from, m.to,
                  m.failover ? m.reason : "failBack.mode " + m.reason, count);
+    recentMoves_.push_back({now, m.failover, m.from, m.to, m.reason, count});
+    if (recentMoves_.size() > kMoveHistory) recentMoves_.pop_front();
+  }
   moves_.clear();
 }
 
@@ -256,7 +259,7 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
 }
 
 void FailoverRouter::everySecond(TimePoint now) {
-  logMoves();
+  logMoves(now);
   // Registrants whose bindings expired and who are in no call are forgotten.
   std::erase_if(registrants_, [&](const auto& entry) {
     return entry.second.state.activeDialogs == 0 && !entry.second.pendingNode && bindings_.find(entry.first) == nullptr;
