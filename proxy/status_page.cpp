@@ -72,7 +72,8 @@ void appendNodes(std::string& out, const StatusView& v) {
            "</td><td>" + html(n.endpoint.str()) + "</td><td><span class=\"state " + html(state) + "\">" + html(state) +
            (v.health.usable(n.index, v.now) ? "" : " (not usable)") + "</span></td><td>" +
            wallClock(h.since(), v.now) + " <span class=\"muted\">(" + ago(h.since(), v.now) + ")</span></td><td>" +
-           html(h.reason()) + "</td><td class=\"n\">" + (latency ? std::to_string(latency->count()) + " ms" : "–") +
+           html(h.reason()) + "</td><td class=\"n\">" +
+           (latency && h.state() != NodeState::Down ? std::to_string(latency->count()) + " ms" : "–") +
            "</td><td class=\"n registered\">" + count(registered, n.name) + "</td><td class=\"n signaling\">" +
            (v.router ? count(signaling, n.name) : "–") + "</td><td class=\"n queue\">" +
            std::to_string(v.reregistrar ? v.reregistrar->queuedFor(n.index) : 0) + "</td></tr>\n";
@@ -101,14 +102,16 @@ void appendEvents(std::string& out, const StatusView& v) {
     return;
   }
   out += "<table id=\"events\"><tr><th>when</th><th>event</th><th>from</th><th>to</th><th>reason</th>"
-         "<th>registrants</th></tr>\n";
+         "<th>registrants</th><th>lasted</th></tr>\n";
   const auto& moves = v.router->recentMoves();
   for (auto it = moves.rbegin(); it != moves.rend(); ++it) {
     const char* kind = it->failover ? "failover" : "failback";
-    out += std::string("<tr class=\"") + kind + "\"><td>" + wallClock(it->at, v.now) + " <span class=\"muted\">(" +
-           ago(it->at, v.now) + ")</span></td><td>" + kind + "</td><td>" + html(it->from) + "</td><td>" +
+    const auto lasted = std::chrono::duration_cast<Seconds>(it->last - it->first).count() + 1;
+    out += std::string("<tr class=\"") + kind + "\"><td>" + wallClock(it->first, v.now) + " <span class=\"muted\">(" +
+           ago(it->first, v.now) + ")</span></td><td>" + kind + "</td><td>" + html(it->from) + "</td><td>" +
            html(it->to) + "</td><td>" + html(it->failover ? it->reason : "failBack.mode " + it->reason) +
-           "</td><td class=\"n\">" + std::to_string(it->registrants) + "</td></tr>\n";
+           "</td><td class=\"n\">" + std::to_string(it->registrants) + "</td><td class=\"n\">" +
+           std::to_string(lasted) + " s" + (v.now - it->last <= Seconds(2) ? " so far" : "") + "</td></tr>\n";
   }
   out += "</table>\n";
 }

@@ -1,5 +1,7 @@
 #include "routing/failover_router.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace switchback {
@@ -74,7 +76,16 @@ void FailoverRouter::logMoves(TimePoint now) {
   for (const auto& [m, count] : moves_) {
     spdlog::warn("{} from '{}' to '{}' ({}): {} registrants moved", m.failover ? "failover" : "failback", m.from, m.to,
                  m.failover ? m.reason : "failBack.mode " + m.reason, count);
-    recentMoves_.push_back({now, m.failover, m.from, m.to, m.reason, count});
+    auto wave = std::find_if(recentMoves_.rbegin(), recentMoves_.rend(), [&](const MoveEvent& e) {
+      return e.failover == m.failover && e.from == m.from && e.to == m.to && e.reason == m.reason &&
+             now - e.last <= Seconds(2);
+    });
+    if (wave != recentMoves_.rend()) {
+      wave->last = now;
+      wave->registrants += count;
+      continue;
+    }
+    recentMoves_.push_back({now, now, m.failover, m.from, m.to, m.reason, count});
     if (recentMoves_.size() > kMoveHistory) recentMoves_.pop_front();
   }
   moves_.clear();

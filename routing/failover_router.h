@@ -48,9 +48,10 @@ public:
   /// By reason: "node down", "registered elsewhere"; failbacks by failBack.mode.
   const std::map<std::string, std::uint64_t>& failoversByReason() const { return failoversByReason_; }
   const std::map<std::string, std::uint64_t>& failbacksByReason() const { return failbacksByReason_; }
-  /// One second's moves of one kind between two nodes, as logged (newest last, at most kMoveHistory).
+  /// Moves of one kind between two nodes, newest last (at most kMoveHistory): a paced wave is one
+  /// event, from its first second's moves to its last (seconds with moves, no gap longer than 2 s).
   struct MoveEvent {
-    TimePoint at;
+    TimePoint first, last;
     bool failover;
     std::string from, to, reason;
     std::size_t registrants;
