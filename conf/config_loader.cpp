@@ -218,9 +218,11 @@ void readListen(const Reader& r, const YAML::Node& root, TransportConfig& t) {
       r.fail(node[i], key, "'" + text + "' is not \"transport:host:port\"; allowed: e.g. udp:127.0.0.1:5060, tcp:[::1]:5060");
     ListenAddress l;
     l.transport = parseTransport(r, node[i], key, std::string_view(text).substr(0, colon), text);
-    const auto hp = parseHostPort(r, node[i], key, text, std::string_view(text).substr(colon + 1), std::nullopt);
+    const auto hp = parseHostPort(r, node[i], key, text, std::string_view(text).substr(colon + 1), std::nullopt,
+                                  /*allowName=*/true);
     l.host = hp.host;
     l.port = hp.port;
+    if (hp.isName) l.name = hp.host;
     const auto [first, fresh] = seen.emplace(std::string(transportName(l.transport)) + " " + hp.canonical, i);
     if (!fresh)
       r.fail(node[i], key,

@@ -1,4 +1,5 @@
 #include "proxy/app.h"
+#include "proxy/listen_names.h"
 
 #include "core/sip_builder.h"
 #include "proxy/logging.h"
@@ -234,6 +235,7 @@ void App::reload() {
   NodeTable::Resolved resolved;
   try {
     fresh = loadConfigFile(configPath_);
+    resolveListenNames(fresh.transport.listen);
     std::vector<std::tuple<std::string, Transport, std::optional<std::uint16_t>>> names;
     for (const auto& u : fresh.upstreams)
       if (u.hostIsName) names.emplace_back(u.host, u.transport, u.portGiven ? std::optional<std::uint16_t>(u.port) : std::nullopt);

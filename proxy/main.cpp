@@ -1,6 +1,7 @@
 #include "conf/config.h"
 #include "proxy/app.h"
 #include "proxy/healthcheck.h"
+#include "proxy/listen_names.h"
 #include "proxy/logging.h"
 #include "health/dns_resolver.h"
 
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   if (jsonLogs) config.log.json = *jsonLogs;
   switchback::setupLogging(config.log);
   try {
+    switchback::resolveListenNames(config.transport.listen);
     // Upstreams given by DNS name are resolved (RFC 3263) before anything listens.
     std::vector<std::tuple<std::string, switchback::Transport, std::optional<std::uint16_t>>> names;
     for (const auto& u : config.upstreams)

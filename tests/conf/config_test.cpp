@@ -140,8 +140,8 @@ TEST_CASE("listen addresses", "[config]") {
   CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1:0\"]\n" + kUpstream), Contains("test.yaml:1: listen[0]") && Contains("has port 0; allowed: 1-65535"));
   CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1\"]\n" + kUpstream),
              Contains("test.yaml:1: listen[0]: 'udp:127.0.0.1' has no port; allowed: HOST:PORT with PORT 1-65535"));
-  CHECK_THAT(errorOf("listen: [\"udp:example.com:5060\"]\n" + kUpstream),
-             Contains("test.yaml:1: listen[0]: 'udp:example.com:5060' has host 'example.com'; allowed: an IPv4 address or a bracketed IPv6 address"));
+  CHECK_THAT(errorOf("listen: [\"udp:bad_host!:5060\"]\n" + kUpstream),
+             Contains("test.yaml:1: listen[0]: 'udp:bad_host!:5060' has host 'bad_host!'; allowed: an IPv4 address, a bracketed IPv6 address or a DNS name"));
   CHECK_THAT(errorOf("listen: [\"127.0.0.1\"]\n" + kUpstream),
              Contains("test.yaml:1: listen[0]: '127.0.0.1' is not \"transport:host:port\"; allowed: e.g. udp:127.0.0.1:5060"));
 }
