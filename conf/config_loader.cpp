@@ -312,7 +312,9 @@ void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
   }
   if (const YAML::Node b = root["sbc"]) {
     r.onlyKeys(b, "sbc", {"require_registration", "reject_status", "reject_reason", "dialog_end_status", "dialog_end_reason",
-                          "max_phone_expires_s"});
+                          "max_phone_expires_s", "dialog_lifetime_s"});
+    if (b["dialog_lifetime_s"])
+      c.sbc.dialogLifetime = Seconds(r.integer(b["dialog_lifetime_s"], "sbc.dialog_lifetime_s", 60, 604800));
     if (b["max_phone_expires_s"])
       c.sbc.maxPhoneExpires = Seconds(r.integer(b["max_phone_expires_s"], "sbc.max_phone_expires_s", 0, 86400));
     auto& x = c.sbc;

@@ -128,6 +128,8 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   }
 
   const bool inDialog = sip->sip_to && sip->sip_to->a_tag;
+  const std::string_view callId = sv(sip->sip_call_id->i_id), fromTag = sv(sip->sip_from->a_tag),
+                         toTag = sv(sip->sip_to->a_tag);
   auto from = policy_.nodeAt(in.remote);
   // A node that reaches us over a TCP connection of its own comes from an ephemeral port: it is
   // the node if it comes from the node's host and carries our token for another flow (a phone's).
@@ -136,8 +138,10 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   if (from) {
     // From upstream: towards a phone, over the flow our Path or Record-Route token names.
     const url_t* to = sip->sip_to->a_url;
-    if (auto rejection = policy_.acceptFromUpstream(canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host)),
-                                                    from->node, inDialog, now)) {
+    const std::string aor = canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host));
+    const RouteRequest request{aor,    msg.method(), inDialog ? RequestKind::InDialog : RequestKind::Other, {},
+                               callId, fromTag,      toTag};
+    if (auto rejection = policy_.acceptFromUpstream(aor, from->node, request, now)) {
       why = *rejection;
       return std::nullopt;
     }
@@ -166,7 +170,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   const bool isRegister = sip->sip_request->rq_method == sip_method_register;
   const url_t* aorUrl = isRegister ? sip->sip_to->a_url : sip->sip_from->a_url;
   const std::string aor = canonicalAor(sv(aorUrl->url_scheme), sv(aorUrl->url_user), sv(aorUrl->url_host));
-  RouteRequest request{aor, msg.method(), RequestKind::Other, {}};
+  RouteRequest request{aor, msg.method(), RequestKind::Other, {}, callId, fromTag, toTag};
   std::optional<NextHop> routeNode;
   if (sip->sip_route)
     if (auto t = uriTarget(sip->sip_route->r_url)) routeNode = policy_.nodeAt(t->endpoint);

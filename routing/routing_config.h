@@ -17,6 +17,7 @@ struct SbcConfig {
   int dialogEndStatus = 481;           // in-dialog signaling via a node the phone is not registered on
   std::string dialogEndReason = "Call Ended: Not Registered via Node";
   Seconds maxPhoneExpires{600};        // the longest registration phones are granted (0: as the registrar says)
+  Seconds dialogLifetime{7200};        // a call with no in-dialog traffic this long is forgotten (idle again)
 };
 
 /// Per registrant (address of record) the credentials for surrogate registration, from the
