@@ -248,6 +248,13 @@ void ProxyEngine::decrementMaxForwards(SipMessage& msg) const {
 }
 
 void ProxyEngine::recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now) {
+  if (!validRegistration(*ctx.forwarded, response)) {
+    // The phone hears the answer; nothing is taken as registered, nothing is removed.
+    ++stats_.rejected["2xx to REGISTER without valid expires"];
+    spdlog::info("REGISTER via {} answered {} without a valid expiry for its contacts: not taken as registered",
+                 ctx.node, response.status());
+    return;
+  }
   RegisterOutcome o = registerOutcome(*ctx.forwarded, response, ctx.node, ctx.in, ctx.client->request());
   o.phoneExpiresCap = static_cast<std::uint32_t>(config_.maxPhoneExpires.count());
   bindings_.apply(o, now);

@@ -136,8 +136,9 @@ class Kamailio:
     """A registrar built from registrar.cfg.tmpl, listening on UDP and TCP 127.0.0.1:port.
     Registrars given the same secret accept each other's nonces (a failover pair)."""
 
-    def __init__(self, harness, name, secret="shared-secret", attempts=3, min_expires=60, shm_mb=64):
+    def __init__(self, harness, name, secret="shared-secret", attempts=3, min_expires=60, shm_mb=64, register_hook=""):
         self.name = name
+        self.register_hook = register_hook
         self.shm_mb = shm_mb
         self.secret = secret
         self.min_expires = min_expires
@@ -178,7 +179,7 @@ class Kamailio:
     def _start(self, secret, attempt):
         with open(os.path.join(HERE, "registrar.cfg.tmpl")) as f:
             cfg = f.read().replace("@PORT@", str(self.port)).replace("@SECRET@", secret) \
-                .replace("@MIN_EXPIRES@", str(self.min_expires))
+                .replace("@MIN_EXPIRES@", str(self.min_expires)).replace("@REGISTER_HOOK@", self.register_hook)
         log = "kamailio.log" if attempt == 0 else f"kamailio-{attempt}.log"
         return self._run(cfg, log)
 
@@ -372,8 +373,10 @@ class Harness:
                 sys.exit(1)
 
     # --- processes -------------------------------------------------------------------------
-    def kamailio(self, name="primary", secret="shared-secret", min_expires=60, shm_mb=64):
-        return Kamailio(self, name, secret, min_expires=min_expires, shm_mb=shm_mb)
+    def kamailio(self, name="primary", secret="shared-secret", min_expires=60, shm_mb=64, register_hook=""):
+        """register_hook: Kamailio script run on each authenticated REGISTER before it is saved
+        (a registrar that answers oddly, e.g. 'sl_send_reply("200", "OK"); exit;')."""
+        return Kamailio(self, name, secret, min_expires=min_expires, shm_mb=shm_mb, register_hook=register_hook)
 
     def dns(self, srv, hosts, ttl):
         if shutil.which("dnsmasq") is None:
