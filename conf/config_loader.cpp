@@ -547,8 +547,11 @@ Config read(const YAML::Node& root, const Reader& r) {
     if (hc["successes_to_up"]) h.successesToUp = static_cast<int>(r.integer(hc["successes_to_up"], "health.successes_to_up", 1, 100));
   }
   if (const YAML::Node d = root["dns"]) {
-    r.onlyKeys(d, "dns", {"resolv_conf"});
+    r.onlyKeys(d, "dns", {"resolv_conf", "ip_literal_ttl_s"});
     if (d["resolv_conf"]) c.dns.resolvConf = r.string(d["resolv_conf"], "dns.resolv_conf");
+    if (d["ip_literal_ttl_s"])
+      c.routing.ipLiteralDnsTtl = Seconds(r.integer(d["ip_literal_ttl_s"], "dns.ip_literal_ttl_s", 1, 86400));
+    c.dns.ipLiteralTtlGiven = static_cast<bool>(d["ip_literal_ttl_s"]);
   }
   readRouting(r, root, c.routing);
   if (root["credentials"]) readCredentials(r, root["credentials"], r.path(), c.routing.credentials);
@@ -631,6 +634,19 @@ Config loadConfigFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return loadConfigString(ss.str(), path);
+}
+
+std::vector<std::string> configWarnings(const Config& c) {
+  std::vector<std::string> out;
+  auto dnsTtl = [](const FailoverOverrides& o) { return o.failBackMode == FailBackMode::DnsTtl; };
+  bool usesDnsTtl = dnsTtl(c.routing.failover.site.server) || dnsTtl(c.routing.failover.site.outboundProxy);
+  for (const auto& g : c.routing.failover.groups) usesDnsTtl = usesDnsTtl || dnsTtl(g.failover.server) || dnsTtl(g.failover.outboundProxy);
+  if (!usesDnsTtl || c.dns.ipLiteralTtlGiven) return out;
+  for (const auto& u : c.upstreams)
+    if (!u.hostIsName)
+      out.push_back("failBack.mode DNSTTL with upstream '" + u.name + "' given by IP address (no DNS TTL): it is taken to have " +
+                    std::to_string(c.routing.ipLiteralDnsTtl.count()) + " s (set dns.ip_literal_ttl_s)");
+  return out;
 }
 
 } // namespace switchback

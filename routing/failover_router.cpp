@@ -36,6 +36,7 @@ std::vector<NodeView> FailoverRouter::views(std::string_view aor, TimePoint now)
     NodeView view;
     view.usable = health_.usable(n.index, now);
     view.dnsTtl = n.dnsTtl;
+    if (!view.dnsTtl && n.dnsTarget.empty()) view.dnsTtl = config_.ipLiteralDnsTtl;  // an IP literal: no record
     if (b) {
       auto it = b->nodes.find(n.name);
       if (it != b->nodes.end() && it->second.registered && it->second.expires > now) {

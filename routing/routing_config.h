@@ -29,6 +29,9 @@ struct RoutingConfig {
   PacingConfig pacing;
   SbcConfig sbc;
   bool healthGatedFailback = true;     // timed failback only to a node the probes report up
+  // failBack.mode DNSTTL for a node with no DNS record (an IP literal): the TTL it is taken to
+  // have (dns.ip_literal_ttl_s), so that it fails back too.
+  Seconds ipLiteralDnsTtl{3600};
   CredentialStore credentials;
 };
 

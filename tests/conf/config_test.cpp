@@ -330,3 +330,14 @@ dns: { resolv_conf: "/etc/switchback/resolv.conf" }
              Contains("allowed: an IPv4 address, a bracketed IPv6 address or a DNS name"));
   CHECK_THAT(errorOf(kMinimal + "dns: { server: 1.1.1.1 }\n"), Contains("dns.server: unknown key"));
 }
+
+TEST_CASE("DNSTTL over an IP-literal upstream: a warning, unless dns.ip_literal_ttl_s says the TTL to take", "[config]") {
+  const auto warned = loadConfigString(kMinimal + "failover: { failBack: { mode: DNSTTL } }\n");
+  REQUIRE(configWarnings(warned).size() == 1);
+  CHECK_THAT(configWarnings(warned).front(), Contains("'primary'") && Contains("3600 s"));
+  const auto set = loadConfigString(kMinimal + "failover: { failBack: { mode: DNSTTL } }\ndns: { ip_literal_ttl_s: 5 }\n");
+  CHECK(configWarnings(set).empty());
+  CHECK(set.routing.ipLiteralDnsTtl == Seconds(5));
+  CHECK(configWarnings(loadConfigString(kMinimal)).empty());  // no DNSTTL: nothing to say
+  CHECK_THAT(errorOf(kMinimal + "dns: { ip_literal_ttl_s: 0 }\n"), Contains("dns.ip_literal_ttl_s") && Contains("1-86400"));
+}
