@@ -276,6 +276,13 @@ void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
   if (const YAML::Node f = root["failover"]) {
     c.failover.site = readScope(r, f, "failover");
   }
+  // The advisory's voIpProt.server.x: an upstream's own settings (no outboundProxy block: an
+  // upstream is either a server or an outbound proxy, and the site's and groups' blocks say how).
+  if (const YAML::Node ups = root["upstreams"]; ups && ups.IsSequence())
+    for (std::size_t i = 0; i < ups.size(); ++i)
+      if (ups[i].IsMap() && ups[i]["failover"] && ups[i]["name"])
+        c.failover.servers[r.string(ups[i]["name"], "upstreams[" + std::to_string(i) + "].name")] =
+            readOverrides(r, ups[i]["failover"], "upstreams[" + std::to_string(i) + "].failover", false);
   if (const YAML::Node g = root["registrant_groups"]) {
     if (!g.IsSequence()) r.fail(g, "registrant_groups", "expected a list of {name, match, failover}, got " + kindOf(g));
     for (std::size_t i = 0; i < g.size(); ++i) {
@@ -347,7 +354,7 @@ void readCredentials(const Reader& r, const YAML::Node& node, const std::string&
 }
 
 UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::string& key) {
-  r.onlyKeys(node, key, {"name", "uri", "role"});
+  r.onlyKeys(node, key, {"name", "uri", "role", "failover"});
   UpstreamConfig u;
   if (!node["name"]) r.missing(node, key + ".name", "name: primary");
   u.name = r.string(node["name"], key + ".name");

@@ -14,8 +14,13 @@ void FailoverRouter::setReregistrar(Reregistrar* r) {
 }
 
 FailoverSettings FailoverRouter::settingsFor(std::string_view aor) const {
-  // Upstreams act either as servers or as outbound proxies; the primary's role decides.
-  return resolveFailover(config_.failover, aor, nodes_.primary().outboundProxy);
+  // The settings of the registrant's current working node (the server it is registered to, or
+  // via, for an outbound proxy), by that node's own role; the primary's before it has one.
+  const UpstreamNode* node = &nodes_.primary();
+  if (auto it = registrants_.find(std::string(aor)); it != registrants_.end() && it->second.state.current &&
+                                                       *it->second.state.current < nodes_.nodes().size())
+    node = &nodes_.nodes()[*it->second.state.current];
+  return resolveFailover(config_.failover, aor, node->upstream, node->outboundProxy);
 }
 
 NextHop FailoverRouter::hop(std::size_t i) const {

@@ -256,7 +256,9 @@ class Switchback:
         listen += [f'"{l}"' for l in extra_listen]
         if ipv6:
             listen += [f'"udp:[::1]:{self.port}"', f'"tcp:[::1]:{self.port}"']
-        ups = "\n".join(f'  - {{ name: {n}, uri: "{u}" }}' for n, u in upstreams)
+        # An upstream is (name, uri) or (name, uri, "more: keys") for its other settings.
+        ups = "\n".join(f'  - {{ name: {u[0]}, uri: "{u[1]}"' + (f", {u[2]}" if len(u) > 2 and u[2] else "") + " }"
+                         for u in upstreams)
         self.config = os.path.join(harness.dir, f"{name}.yaml")
         with open(self.config, "w") as f:
             f.write(f"listen: [{', '.join(listen)}]\nupstreams:\n{ups}\nlog: {{ level: info }}\n"
