@@ -63,6 +63,7 @@ void FailoverRouter::moveTo(std::string_view aor, Registrant& r, std::size_t nod
                                 : failBackModeName(settingsFor(aor).failBackMode));
     if (failover) {
       r.state.failedOverAt = now;
+      r.state.failedNode = *current;
       ++failovers_;
       ++failoversByReason_[reason];
     } else {
@@ -71,7 +72,13 @@ void FailoverRouter::moveTo(std::string_view aor, Registrant& r, std::size_t nod
     }
     ++moves_[{failover, nodes_.nodes()[*current].name, nodes_.nodes()[node].name, std::move(reason)}];
   }
+  if (r.state.failedNode == node) r.state.failedNode.reset();  // failback to it: attempted and done
   current = node;
+}
+
+RegistrantState FailoverRouter::stateOf(std::string_view aor) const {
+  auto it = registrants_.find(std::string(aor));
+  return it == registrants_.end() ? RegistrantState{} : it->second.state;
 }
 
 void FailoverRouter::logMoves() {
@@ -102,6 +109,7 @@ void FailoverRouter::remap(const NodeTable::Remap& remap) {
 }
 
 void FailoverRouter::registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now) {
+  if (r.state.failedNode == node) r.state.failedNode.reset();  // failback to it is attempted
   if (r.pendingNode == node) return;
   r.pendingNode = node;
   if (reregistrar_) reregistrar_->request(aor, node, now);
@@ -125,7 +133,8 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
     if (const auto idx = indexOf(req.dialogNode)) {
       // onlySignalWithRegistered: a call set up via a node we are no longer registered on ends
       // here, and nothing is sent to that node.
-      if (!RegistrantPolicy::mayUseDialogNode(s, v, *idx)) return RouteDecision{std::nullopt, endDialog(req), std::nullopt};
+      if (!RegistrantPolicy::mayUseDialogNode(s, stateOf(aor), v, *idx))
+        return RouteDecision{std::nullopt, endDialog(req), std::nullopt};
       return RouteDecision{hop(*idx), {}, std::nullopt};
     }
   }
@@ -183,7 +192,7 @@ std::optional<Rejection> FailoverRouter::acceptFromUpstream(std::string_view aor
   if (bindings_.find(aor) == nullptr) return std::nullopt;
   const FailoverSettings s = settingsFor(aor);
   const auto idx = indexOf(node);
-  if (!idx || RegistrantPolicy::mayUseDialogNode(s, views(aor, now), *idx)) return std::nullopt;
+  if (!idx || RegistrantPolicy::mayUseDialogNode(s, stateOf(aor), views(aor, now), *idx)) return std::nullopt;
   if (request.kind == RequestKind::InDialog) return endDialog(request);
   return Rejection{config_.sbc.rejectStatus, config_.sbc.rejectReason};
 }
@@ -247,6 +256,7 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
       moveTo(aor, r, *target, now);
       continue;
     }
+    r.state.failedNode = node.index;
     // failRegistrationOn: the registration on the failed node is invalidated, silently.
     if (s.failRegistrationOn) bindings_.invalidate(aor, node.name);
     if (v[*target].registered) {

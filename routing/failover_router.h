@@ -76,6 +76,7 @@ private:
   void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result);
   NextHop hop(std::size_t i) const;
   Rejection endDialog(const RouteRequest& request);
+  RegistrantState stateOf(std::string_view aor) const;
 
   RoutingConfig config_;
   const NodeTable& nodes_;
