@@ -152,6 +152,8 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
   ctx->isInvite = sip->sip_request->rq_method == sip_method_invite;
   ctx->isRegister = sip->sip_request->rq_method == sip_method_register;
   ctx->toTag = hex64(fnv1a(branch)).substr(0, 10);
+  ctx->aor = target->aor;
+  ctx->kind = target->kind;
   const TxKind kind = ctx->isInvite ? TxKind::Invite : TxKind::NonInvite;
 
   std::string bytes = msg.serialize();
@@ -254,6 +256,7 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
   if (ctx == nullptr) return forwardResponseStateless(msg);
 
   const bool isCancelResponse = sip->sip_cseq->cs_method == sip_method_cancel;
+  if (!isCancelResponse) ctx->answered = true;
   ClientTransaction& tx = isCancelResponse ? *ctx->cancel : *ctx->client;
   const auto verdict =
       tx.onResponse(status, now, [&] { return ctx->forwarded ? buildAck(*ctx->forwarded, msg) : std::string(); });

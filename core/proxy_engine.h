@@ -125,6 +125,12 @@ public:
   /// retransmissions, nor Switchback's own probes and re-registrations).
   std::size_t unfinishedTransactions() const;
 
+  /// Node `node` was seen down: each request from a phone sent to it that has had no answer at
+  /// all (sent in the window before its failure was detected) is sent once more, to where the
+  /// policy routes it now, if that is another node on the same listener. Requests inside a
+  /// dialog stay with their node; nothing is sent twice to a node that answered.
+  void retryUnanswered(std::string_view node, TimePoint now);
+
   /// The hostile-network checks (rate limits, bans, access control, message limits); none if unset.
   void setGuard(Guard* guard) { guard_ = guard; }
 
@@ -134,6 +140,8 @@ private:
     Flow flow;
     std::string node;            // empty when the target is a phone
     std::optional<Flow> phone;   // the phone-side flow, for Record-Route's token
+    std::string aor;             // towards a node: the phone's AOR and what the request is
+    RequestKind kind = RequestKind::Other;
   };
 
   void handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, bool limited, TimePoint now);
@@ -170,6 +178,7 @@ private:
   // Dialog events for the policy (proxy_dialogs.cpp).
   void reportInvite(DialogEvent::Kind kind, const Context& ctx, const SipMessage* response, TimePoint now);
   void reportInDialog(const SipMessage& msg, TimePoint now);
+  bool retryElsewhere(Context& ctx, TimePoint now);   // proxy_retry.cpp
   void capPhoneExpiry(SipMessage& response) const;
   void forwardResponseStateless(SipMessage& msg);
 

@@ -151,7 +151,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
         why = Rejection{430, "Flow Failed"};  // RFC 5626 §5.3
         return std::nullopt;
       }
-      return Target{*flow, "", *flow};
+      return Target{*flow, "", *flow, {}, RequestKind::Other};
     }
     auto t = uriTarget(sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url);
     if (t && !isRegisteredPhone(t->endpoint)) {  // no token: only towards a phone registered through us
@@ -163,7 +163,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
       why = Rejection{404, "Not Found"};
       return std::nullopt;
     }
-    return Target{*flow, "", *flow};
+    return Target{*flow, "", *flow, {}, RequestKind::Other};
   }
 
   // From a phone: always towards an upstream node, as the policy decides.
@@ -193,7 +193,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
     why = Rejection{503, "Upstream Unreachable"};
     return std::nullopt;
   }
-  return Target{*flow, decision.hop->node, std::nullopt};
+  return Target{*flow, decision.hop->node, std::nullopt, aor, request.kind};
 }
 
 std::string ProxyEngine::uriFor(const Flow& facing, const std::string& user, std::string_view params) const {

@@ -240,6 +240,8 @@ std::string renderMetrics(const StatusView& v) {
     counter("switchback_reregistrations_challenged_total", "Of those, challenged (left to the phone)", v.reregistrar->challenged());
   }
   gauge("switchback_transactions_active", "Proxy transactions in progress", v.transactions);
+  counter("switchback_requests_retried_total", "Unanswered requests sent once more when their node was seen down",
+          s.retriedElsewhere);
   gauge("switchback_tcp_connections", "Open TCP connections", v.tcpConnections);
   gauge("switchback_draining", "1 while draining after SIGTERM", v.app.draining ? 1 : 0);
   out += "# HELP switchback_reloads_total Configuration reloads (SIGHUP) by result\n# TYPE switchback_reloads_total counter\n";
