@@ -21,13 +21,8 @@ out = p.stdout.decode()
 h.check(p.returncode == 0 and "warning: failBack.mode DNSTTL with upstream 'primary' given by IP address" in out
         and "dns.ip_literal_ttl_s" in out, "--check-config warns about DNSTTL over an IP literal", out)
 
-primary = h.kamailio("primary")
-secondary = h.kamailio("secondary")
-sb = h.switchback([("primary", primary.uri), ("secondary", secondary.uri)], extra_yaml=f"""
-dns: {{ ip_literal_ttl_s: {TTL} }}
-failover: {{ reRegisterOn: 1, failRegistrationOn: 1, failBack: {{ mode: DNSTTL }} }}
-""")
-h.require(wait_until(lambda: all(n["probe_latency_ms"] is not None for n in sb.status()["nodes"]), 5), "probed")
+primary, secondary, sb = h.failover_pair("reRegisterOn: 1, failRegistrationOn: 1, failBack: { mode: DNSTTL }",
+                                         extra_yaml=f"dns: {{ ip_literal_ttl_s: {TTL} }}\n")
 alice = h.register_phone(sb.port, "alice")
 
 

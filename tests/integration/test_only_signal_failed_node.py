@@ -10,12 +10,8 @@ import socket
 from harness import Harness, free_port, wait_until
 
 h = Harness(__doc__)
-primary = h.kamailio("primary")
-secondary = h.kamailio("secondary")
-sb = h.switchback([("primary", primary.uri), ("secondary", secondary.uri)], extra_yaml="""
-failover: { reRegisterOn: 1, failRegistrationOn: 1, onlySignalWithRegistered: 1, failBack: { mode: duration, timeout: 3600 } }
-""")
-h.require(wait_until(lambda: all(n["probe_latency_ms"] is not None for n in sb.status()["nodes"]), 5), "probed")
+primary, secondary, sb = h.failover_pair(
+    "reRegisterOn: 1, failRegistrationOn: 1, onlySignalWithRegistered: 1, failBack: { mode: duration, timeout: 3600 }")
 alice = h.register_phone(sb.port, "alice")
 h.require(sb.binding("sip:alice@example.com")["nodes"]["primary"]["registered"], "alice is registered via Switchback on the primary")
 path = f"<sip:sb-u0-7f000001-{alice}@127.0.0.1:{sb.port};lr;ob>"   # Switchback's flow token for alice's UDP flow

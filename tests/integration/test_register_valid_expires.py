@@ -11,14 +11,10 @@ import time
 from harness import Harness, wait_until
 
 h = Harness(__doc__)
-primary = h.kamailio("primary")
 odd = ('if ($fU == "carol") { append_to_reply("Contact: $ct;expires=60\\r\\n"); sl_send_reply("202", "Accepted"); exit; }\n'
        '    sl_send_reply("200", "OK"); exit;')
-secondary = h.kamailio("secondary", register_hook=odd)
-sb = h.switchback([("primary", primary.uri), ("secondary", secondary.uri)], extra_yaml="""
-failover: { reRegisterOn: 1, failRegistrationOn: 1, failBack: { mode: duration, timeout: 3600 } }
-""")
-h.require(wait_until(lambda: all(n["probe_latency_ms"] is not None for n in sb.status()["nodes"]), 5), "probed")
+primary, secondary, sb = h.failover_pair("reRegisterOn: 1, failRegistrationOn: 1, failBack: { mode: duration, timeout: 3600 }",
+                                         secondary_hook=odd)
 alice = h.register_phone(sb.port, "alice")
 carol = h.register_phone(sb.port, "carol")
 

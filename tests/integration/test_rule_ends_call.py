@@ -12,12 +12,8 @@ import time
 from harness import Harness, wait_until
 
 h = Harness(__doc__)
-primary = h.kamailio("primary")
-secondary = h.kamailio("secondary")
-sb = h.switchback([("primary", primary.uri), ("secondary", secondary.uri)], extra_yaml="""
-failover: { reRegisterOn: 1, failRegistrationOn: 1, onlySignalWithRegistered: 1, failBack: { mode: duration, timeout: 60 } }
-""")
-h.require(wait_until(lambda: all(n["probe_latency_ms"] is not None for n in sb.status()["nodes"]), 5), "probed")
+primary, secondary, sb = h.failover_pair(
+    "reRegisterOn: 1, failRegistrationOn: 1, onlySignalWithRegistered: 1, failBack: { mode: duration, timeout: 60 }")
 alice = h.register_phone(sb.port, "alice")
 bob = h.register_phone(sb.port, "bob")
 
