@@ -139,7 +139,11 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
     }
   }
 
-  if (req.kind != RequestKind::NewDialog) {
+  // Requests that are not dialogs (MESSAGE, out-of-dialog NOTIFY and PUBLISH, SUBSCRIBE
+  // refreshes) and in-dialog requests whose route set names no node are signaling too: from a
+  // registrant of ours they follow the same rules as a new dialog (reRegisterOn, failover).
+  // From a phone not registered through us they simply go to the preferred node.
+  if (req.kind != RequestKind::NewDialog && bindings_.find(aor) == nullptr) {
     auto it = registrants_.find(aor);
     RegistrantState st = it == registrants_.end() ? RegistrantState{} : it->second.state;
     st.activeDialogs = dialogs_.busy(aor);
@@ -149,7 +153,7 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
   }
 
   // A new dialog: only from phones registered through us.
-  if (config_.sbc.requireRegistration && bindings_.find(aor) == nullptr)
+  if (req.kind == RequestKind::NewDialog && config_.sbc.requireRegistration && bindings_.find(aor) == nullptr)
     return RouteDecision{std::nullopt, {config_.sbc.rejectStatus, config_.sbc.rejectReason}, std::nullopt};
   Registrant& r = registrants_[aor];
   r.state.activeDialogs = dialogs_.busy(aor);

@@ -394,11 +394,11 @@ class Harness:
     def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback", extra_listen=()):
         return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6, extra_listen=extra_listen)
 
-    def failover_pair(self, failover_yaml, extra_yaml="", secondary_hook=""):
+    def failover_pair(self, failover_yaml, extra_yaml="", secondary_hook="", secondary_secret="shared-secret"):
         """A primary and a secondary Kamailio and a Switchback in front of them with
         `failover: { … }` set to failover_yaml, both nodes probed: (primary, secondary, sb)."""
         primary = self.kamailio("primary")
-        secondary = self.kamailio("secondary", register_hook=secondary_hook)
+        secondary = self.kamailio("secondary", secret=secondary_secret, register_hook=secondary_hook)
         sb = self.switchback([("primary", primary.uri), ("secondary", secondary.uri)],
                              extra_yaml=f"failover: {{ {failover_yaml} }}\n{extra_yaml}")
         self.require(wait_until(lambda: all(n["probe_latency_ms"] is not None for n in sb.status()["nodes"]), 5),
