@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace switchback {
 
@@ -29,6 +30,7 @@ struct ShutdownConfig {
 
 struct DnsConfig {
   std::string resolvConf;          // empty: /etc/resolv.conf; sofia-sip's format also takes "port N"
+  bool ipLiteralTtlGiven = false;  // dns.ip_literal_ttl_s was set (else DNSTTL over IP literals is warned about)
 };
 
 struct AdminConfig {
@@ -60,5 +62,8 @@ public:
 
 Config loadConfigFile(const std::string& path);
 Config loadConfigString(const std::string& yaml, const std::string& sourceName = "<string>");
+/// What a valid configuration does that its author may not expect, one sentence each (printed by
+/// --check-config and logged at start).
+std::vector<std::string> configWarnings(const Config& config);
 
 } // namespace switchback

@@ -279,6 +279,13 @@ void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
   if (const YAML::Node f = root["failover"]) {
     c.failover.site = readScope(r, f, "failover");
   }
+  // The advisory's voIpProt.server.x: an upstream's own settings (no outboundProxy block: an
+  // upstream is either a server or an outbound proxy, and the site's and groups' blocks say how).
+  if (const YAML::Node ups = root["upstreams"]; ups && ups.IsSequence())
+    for (std::size_t i = 0; i < ups.size(); ++i)
+      if (ups[i].IsMap() && ups[i]["failover"] && ups[i]["name"])
+        c.failover.servers[r.string(ups[i]["name"], "upstreams[" + std::to_string(i) + "].name")] =
+            readOverrides(r, ups[i]["failover"], "upstreams[" + std::to_string(i) + "].failover", false);
   if (const YAML::Node g = root["registrant_groups"]) {
     if (!g.IsSequence()) r.fail(g, "registrant_groups", "expected a list of {name, match, failover}, got " + kindOf(g));
     for (std::size_t i = 0; i < g.size(); ++i) {
@@ -315,7 +322,9 @@ void readRouting(const Reader& r, const YAML::Node& root, RoutingConfig& c) {
   }
   if (const YAML::Node b = root["sbc"]) {
     r.onlyKeys(b, "sbc", {"require_registration", "reject_status", "reject_reason", "dialog_end_status", "dialog_end_reason",
-                          "max_phone_expires_s"});
+                          "max_phone_expires_s", "dialog_lifetime_s"});
+    if (b["dialog_lifetime_s"])
+      c.sbc.dialogLifetime = Seconds(r.integer(b["dialog_lifetime_s"], "sbc.dialog_lifetime_s", 60, 604800));
     if (b["max_phone_expires_s"])
       c.sbc.maxPhoneExpires = Seconds(r.integer(b["max_phone_expires_s"], "sbc.max_phone_expires_s", 0, 86400));
     auto& x = c.sbc;
@@ -348,7 +357,7 @@ void readCredentials(const Reader& r, const YAML::Node& node, const std::string&
 }
 
 UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::string& key) {
-  r.onlyKeys(node, key, {"name", "uri", "role"});
+  r.onlyKeys(node, key, {"name", "uri", "role", "failover"});
   UpstreamConfig u;
   if (!node["name"]) r.missing(node, key + ".name", "name: primary");
   u.name = r.string(node["name"], key + ".name");
@@ -548,8 +557,11 @@ Config read(const YAML::Node& root, const Reader& r) {
     if (hc["successes_to_up"]) h.successesToUp = static_cast<int>(r.integer(hc["successes_to_up"], "health.successes_to_up", 1, 100));
   }
   if (const YAML::Node d = root["dns"]) {
-    r.onlyKeys(d, "dns", {"resolv_conf"});
+    r.onlyKeys(d, "dns", {"resolv_conf", "ip_literal_ttl_s"});
     if (d["resolv_conf"]) c.dns.resolvConf = r.string(d["resolv_conf"], "dns.resolv_conf");
+    if (d["ip_literal_ttl_s"])
+      c.routing.ipLiteralDnsTtl = Seconds(r.integer(d["ip_literal_ttl_s"], "dns.ip_literal_ttl_s", 1, 86400));
+    c.dns.ipLiteralTtlGiven = static_cast<bool>(d["ip_literal_ttl_s"]);
   }
   readRouting(r, root, c.routing);
   if (root["credentials"]) readCredentials(r, root["credentials"], r.path(), c.routing.credentials);
@@ -643,6 +655,19 @@ Config loadConfigFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return loadConfigString(ss.str(), path);
+}
+
+std::vector<std::string> configWarnings(const Config& c) {
+  std::vector<std::string> out;
+  auto dnsTtl = [](const FailoverOverrides& o) { return o.failBackMode == FailBackMode::DnsTtl; };
+  bool usesDnsTtl = dnsTtl(c.routing.failover.site.server) || dnsTtl(c.routing.failover.site.outboundProxy);
+  for (const auto& g : c.routing.failover.groups) usesDnsTtl = usesDnsTtl || dnsTtl(g.failover.server) || dnsTtl(g.failover.outboundProxy);
+  if (!usesDnsTtl || c.dns.ipLiteralTtlGiven) return out;
+  for (const auto& u : c.upstreams)
+    if (!u.hostIsName)
+      out.push_back("failBack.mode DNSTTL with upstream '" + u.name + "' given by IP address (no DNS TTL): it is taken to have " +
+                    std::to_string(c.routing.ipLiteralDnsTtl.count()) + " s (set dns.ip_literal_ttl_s)");
+  return out;
 }
 
 } // namespace switchback

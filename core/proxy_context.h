@@ -27,6 +27,10 @@ struct ProxyEngine::Context {
   std::optional<TimePoint> timerC;
   std::optional<TimePoint> scheduled;
   LocalCompletion local;                  // set for requests Switchback originated itself
+  std::string aor;                        // towards a node: the phone's AOR and the request's kind,
+  RequestKind kind = RequestKind::Other;  // to route it again (retryUnanswered)
+  bool answered = false;                  // any response came from the node
+  bool retried = false;
 };
 
 } // namespace switchback

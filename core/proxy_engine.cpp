@@ -114,6 +114,7 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
     }
     return;
   }
+  reportInDialog(msg, now);  // a BYE ends its dialog whatever its answer
   if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
     if (sip->sip_request->rq_method == sip_method_options && refersToUs(sip->sip_request->rq_url))
       return replyStateless(msg, in, 200, "OK");
@@ -131,7 +132,6 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
   std::optional<Seconds> retryAfter;
   auto target = route(msg, in, why, retryAfter, now);
   if (!target) return replyStateless(msg, in, why.status, why.reason, retryAfter);
-  if (sip->sip_request->rq_method == sip_method_bye) policy_.onDialogEnded(sv(sip->sip_call_id->i_id));
 
   const std::string branch = std::string(kOurBranch) + hash + "." + hex64(branchSalt_ ^ nextId_);
   const bool isInvite = sip->sip_request->rq_method == sip_method_invite;
@@ -152,6 +152,8 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
   ctx->isInvite = sip->sip_request->rq_method == sip_method_invite;
   ctx->isRegister = sip->sip_request->rq_method == sip_method_register;
   ctx->toTag = hex64(fnv1a(branch)).substr(0, 10);
+  ctx->aor = target->aor;
+  ctx->kind = target->kind;
   const TxKind kind = ctx->isInvite ? TxKind::Invite : TxKind::NonInvite;
 
   std::string bytes = msg.serialize();
@@ -170,7 +172,10 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
                      if (!wire_.send(out, b))
                        if (Context* x = findContext(id)) x->clientFailed = true;
                    });
-  if (c.isInvite) c.timerC = now + config_.timerC;
+  if (c.isInvite) {
+    c.timerC = now + config_.timerC;
+    reportInvite(DialogEvent::Kind::Offered, c, nullptr, now);
+  }
   if (c.clientFailed) {
     c.client->onTransportError();
     if (!c.node.empty()) policy_.observe(c.node, UpstreamPolicy::Outcome::TransportError, std::nullopt, now);
@@ -251,6 +256,7 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
   if (ctx == nullptr) return forwardResponseStateless(msg);
 
   const bool isCancelResponse = sip->sip_cseq->cs_method == sip_method_cancel;
+  if (!isCancelResponse) ctx->answered = true;
   ClientTransaction& tx = isCancelResponse ? *ctx->cancel : *ctx->client;
   const auto verdict =
       tx.onResponse(status, now, [&] { return ctx->forwarded ? buildAck(*ctx->forwarded, msg) : std::string(); });
@@ -281,14 +287,8 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
   if (ctx->finalSent && !(ctx->isInvite && status < 300)) return;  // one final per transaction, except 2xx to INVITE
   msg_header_remove(msg.msg(), reinterpret_cast<msg_pub_t*>(sip), reinterpret_cast<msg_header_t*>(sip->sip_via));
   if (status >= 200) {
-    if (ctx->isInvite && status < 300 && !ctx->finalSent && ctx->forwarded) {
-      // The phone side of the dialog: the caller when it went upstream, else the callee.
-      const sip_t* f = ctx->forwarded->sip();
-      const url_t* u = ctx->node.empty() ? f->sip_to->a_url : f->sip_from->a_url;
-      if (!(f->sip_to && f->sip_to->a_tag))
-        policy_.onDialogEstablished(canonicalAor(sv(u->url_scheme), sv(u->url_user), sv(u->url_host)),
-                                    sv(f->sip_call_id->i_id));
-    }
+    if (ctx->isInvite && !ctx->finalSent)
+      reportInvite(status < 300 ? DialogEvent::Kind::Answered : DialogEvent::Kind::Failed, *ctx, &msg, now);
     ctx->finalSent = true;
     ctx->timerC.reset();
   }
@@ -388,6 +388,7 @@ void ProxyEngine::replyStateless(const SipMessage& request, const Flow& in, int 
 
 void ProxyEngine::respondFromContext(Context& ctx, int status, std::string_view reason, TimePoint now) {
   if (ctx.finalSent || !ctx.forwarded || !ctx.server) return;
+  if (ctx.isInvite) reportInvite(DialogEvent::Kind::Failed, ctx, nullptr, now);
   ctx.finalSent = true;
   ctx.timerC.reset();
   ++stats_.rejected[std::string(reason)];

@@ -2,6 +2,7 @@
 
 #include "core/binding_table.h"
 #include "core/clock.h"
+#include "core/dialog_event.h"
 #include "core/guard.h"
 #include "core/network.h"
 #include "core/sip_message.h"
@@ -34,6 +35,9 @@ struct RouteRequest {
   std::string_view method;
   RequestKind kind;
   std::string_view dialogNode;     // InDialog: the node the route set names, if any
+  std::string_view callId;         // the request's Call-ID and its own From and To tags
+  std::string_view fromTag;
+  std::string_view toTag;
 };
 
 struct RouteDecision {
@@ -55,17 +59,18 @@ public:
     (void)address;
     return std::nullopt;
   }
-  /// A request from upstream node `node` towards the phone registered as `aor`: nullopt accepts it.
-  virtual std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
-                                                      TimePoint now) {
-    (void)aor, (void)node, (void)inDialog, (void)now;
+  /// A request from upstream node `node` towards the phone registered as `aor`: nullopt accepts
+  /// it. `request` names the request (kind InDialog when it has a To tag).
+  virtual std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node,
+                                                      const RouteRequest& request, TimePoint now) {
+    (void)aor, (void)node, (void)request, (void)now;
     return std::nullopt;
   }
   /// A 2xx to a REGISTER from `node` left `aor` registered there.
   virtual void onRegistered(std::string_view aor, std::string_view node, TimePoint now) { (void)aor, (void)node, (void)now; }
-  /// A call of `aor` was established (2xx to INVITE) / ended (BYE): failback waits for idle phones.
-  virtual void onDialogEstablished(std::string_view aor, std::string_view callId) { (void)aor, (void)callId; }
-  virtual void onDialogEnded(std::string_view callId) { (void)callId; }
+  /// What happened to a dialog on one leg (offered, answered, failed, an in-dialog request, a
+  /// BYE): failback waits for idle phones, whichever end of a call they are.
+  virtual void onDialog(const DialogEvent& event, TimePoint now) { (void)event, (void)now; }
 
   enum class Outcome { Answered, Unavailable, Timeout, TransportError };
   /// Passive health accounting: how a transaction forwarded to `node` ended. Unavailable is a
@@ -120,6 +125,12 @@ public:
   /// retransmissions, nor Switchback's own probes and re-registrations).
   std::size_t unfinishedTransactions() const;
 
+  /// Node `node` was seen down: each request from a phone sent to it that has had no answer at
+  /// all (sent in the window before its failure was detected) is sent once more, to where the
+  /// policy routes it now, if that is another node on the same listener. Requests inside a
+  /// dialog stay with their node; nothing is sent twice to a node that answered.
+  void retryUnanswered(std::string_view node, TimePoint now);
+
   /// The hostile-network checks (rate limits, bans, access control, message limits); none if unset.
   void setGuard(Guard* guard) { guard_ = guard; }
 
@@ -129,6 +140,8 @@ private:
     Flow flow;
     std::string node;            // empty when the target is a phone
     std::optional<Flow> phone;   // the phone-side flow, for Record-Route's token
+    std::string aor;             // towards a node: the phone's AOR and what the request is
+    RequestKind kind = RequestKind::Other;
   };
 
   void handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, bool limited, TimePoint now);
@@ -162,6 +175,10 @@ private:
   void respondFromContext(Context& ctx, int status, std::string_view reason, TimePoint now);
   void sendCancel(Context& ctx, TimePoint now);
   void recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now);
+  // Dialog events for the policy (proxy_dialogs.cpp).
+  void reportInvite(DialogEvent::Kind kind, const Context& ctx, const SipMessage* response, TimePoint now);
+  void reportInDialog(const SipMessage& msg, TimePoint now);
+  bool retryElsewhere(Context& ctx, TimePoint now);   // proxy_retry.cpp
   void capPhoneExpiry(SipMessage& response) const;
   void forwardResponseStateless(SipMessage& msg);
 

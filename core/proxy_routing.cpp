@@ -128,6 +128,8 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   }
 
   const bool inDialog = sip->sip_to && sip->sip_to->a_tag;
+  const std::string_view callId = sv(sip->sip_call_id->i_id), fromTag = sv(sip->sip_from->a_tag),
+                         toTag = sv(sip->sip_to->a_tag);
   auto from = policy_.nodeAt(in.remote);
   // A node that reaches us over a TCP connection of its own comes from an ephemeral port: it is
   // the node if it comes from the node's host and carries our token for another flow (a phone's).
@@ -136,8 +138,10 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   if (from) {
     // From upstream: towards a phone, over the flow our Path or Record-Route token names.
     const url_t* to = sip->sip_to->a_url;
-    if (auto rejection = policy_.acceptFromUpstream(canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host)),
-                                                    from->node, inDialog, now)) {
+    const std::string aor = canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host));
+    const RouteRequest request{aor,    msg.method(), inDialog ? RequestKind::InDialog : RequestKind::Other, {},
+                               callId, fromTag,      toTag};
+    if (auto rejection = policy_.acceptFromUpstream(aor, from->node, request, now)) {
       why = *rejection;
       return std::nullopt;
     }
@@ -147,7 +151,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
         why = Rejection{430, "Flow Failed"};  // RFC 5626 §5.3
         return std::nullopt;
       }
-      return Target{*flow, "", *flow};
+      return Target{*flow, "", *flow, {}, RequestKind::Other};
     }
     auto t = uriTarget(sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url);
     if (t && !isRegisteredPhone(t->endpoint)) {  // no token: only towards a phone registered through us
@@ -159,14 +163,14 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
       why = Rejection{404, "Not Found"};
       return std::nullopt;
     }
-    return Target{*flow, "", *flow};
+    return Target{*flow, "", *flow, {}, RequestKind::Other};
   }
 
   // From a phone: always towards an upstream node, as the policy decides.
   const bool isRegister = sip->sip_request->rq_method == sip_method_register;
   const url_t* aorUrl = isRegister ? sip->sip_to->a_url : sip->sip_from->a_url;
   const std::string aor = canonicalAor(sv(aorUrl->url_scheme), sv(aorUrl->url_user), sv(aorUrl->url_host));
-  RouteRequest request{aor, msg.method(), RequestKind::Other, {}};
+  RouteRequest request{aor, msg.method(), RequestKind::Other, {}, callId, fromTag, toTag};
   std::optional<NextHop> routeNode;
   if (sip->sip_route)
     if (auto t = uriTarget(sip->sip_route->r_url)) routeNode = policy_.nodeAt(t->endpoint);
@@ -189,7 +193,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
     why = Rejection{503, "Upstream Unreachable"};
     return std::nullopt;
   }
-  return Target{*flow, decision.hop->node, std::nullopt};
+  return Target{*flow, decision.hop->node, std::nullopt, aor, request.kind};
 }
 
 std::string ProxyEngine::uriFor(const Flow& facing, const std::string& user, std::string_view params) const {
@@ -244,6 +248,13 @@ void ProxyEngine::decrementMaxForwards(SipMessage& msg) const {
 }
 
 void ProxyEngine::recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now) {
+  if (!validRegistration(*ctx.forwarded, response)) {
+    // The phone hears the answer; nothing is taken as registered, nothing is removed.
+    ++stats_.rejected["2xx to REGISTER without valid expires"];
+    spdlog::info("REGISTER via {} answered {} without a valid expiry for its contacts: not taken as registered",
+                 ctx.node, response.status());
+    return;
+  }
   RegisterOutcome o = registerOutcome(*ctx.forwarded, response, ctx.node, ctx.in, ctx.client->request());
   o.phoneExpiresCap = static_cast<std::uint32_t>(config_.maxPhoneExpires.count());
   bindings_.apply(o, now);

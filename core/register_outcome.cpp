@@ -44,4 +44,27 @@ RegisterOutcome registerOutcome(const SipMessage& request, const SipMessage& res
   return o;
 }
 
+bool validRegistration(const SipMessage& request, const SipMessage& response) {
+  if (response.status() != 200) return false;
+  const sip_t* req = request.sip();
+  const sip_t* rsp = response.sip();
+  for (const sip_contact_t* m = req->sip_contact; m; m = m->m_next) {
+    if (m->m_url->url_type == url_any) continue;
+    const unsigned long asked = m->m_expires ? std::strtoul(m->m_expires, nullptr, 10)
+                                : req->sip_expires ? req->sip_expires->ex_delta
+                                                   : 3600;
+    if (asked == 0) continue;  // a removal: the 200 is enough
+    bool granted = false;
+    for (const sip_contact_t* g = rsp->sip_contact; g && !granted; g = g->m_next) {
+      if (url_cmp(g->m_url, m->m_url) != 0) continue;
+      const unsigned long e = g->m_expires ? std::strtoul(g->m_expires, nullptr, 10)
+                              : rsp->sip_expires ? rsp->sip_expires->ex_delta
+                                                 : 0;
+      granted = e > 0;
+    }
+    if (!granted) return false;
+  }
+  return true;
+}
+
 } // namespace switchback

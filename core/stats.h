@@ -20,6 +20,7 @@ struct Stats {
   std::uint64_t sendErrors = 0;
   std::uint64_t responsesDropped = 0;     // not ours, no route back, malformed
   std::uint64_t retransmissionsAbsorbed = 0;
+  std::uint64_t retriedElsewhere = 0;       // unanswered requests sent once more when their node went down
   std::uint64_t transactionTimeouts = 0;
   std::map<std::string, std::uint64_t> requestsByMethod;
   std::map<std::string, std::uint64_t> responsesByClass;   // "1xx" … "6xx"

@@ -66,7 +66,13 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
   reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_,
                                                config_.routing.credentials);
   router_.setReregistrar(reregistrar_.get());
-  health_.onEdge([this](const UpstreamNode& n, const HealthEdge& e) { router_.onNodeEdge(n, e, Clock::now()); });
+  router_.setOriginate([this](const Flow& out, std::string_view method, std::function<std::string(const std::string&)> build) {
+    engine_->originate(out, method, build, [](const LocalResult&) {}, Clock::now());
+  });
+  health_.onEdge([this](const UpstreamNode& n, const HealthEdge& e) {
+    router_.onNodeEdge(n, e, Clock::now());
+    if (!e.nowUp) engine_->retryUnanswered(n.name, Clock::now());
+  });
   for (const auto& n : nodes_.nodes())
     if (!n.dnsTarget.empty() && !dns_) dns_ = std::make_unique<DnsResolver>(io_, config_.dns.resolvConf);
   if (!config_.persistence.path.empty()) {

@@ -23,18 +23,15 @@ public:
   std::optional<NextHop> nodeAtHost(const boost::asio::ip::address& address) const override {
     return inner_.nodeAtHost(address);
   }
-  std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
+  std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, const RouteRequest& request,
                                               TimePoint now) override {
-    if (draining_ && !inDialog) return Rejection{503, "Shutting Down"};
-    return inner_.acceptFromUpstream(aor, node, inDialog, now);
+    if (draining_ && request.kind != RequestKind::InDialog) return Rejection{503, "Shutting Down"};
+    return inner_.acceptFromUpstream(aor, node, request, now);
   }
   void onRegistered(std::string_view aor, std::string_view node, TimePoint now) override {
     inner_.onRegistered(aor, node, now);
   }
-  void onDialogEstablished(std::string_view aor, std::string_view callId) override {
-    inner_.onDialogEstablished(aor, callId);
-  }
-  void onDialogEnded(std::string_view callId) override { inner_.onDialogEnded(callId); }
+  void onDialog(const DialogEvent& event, TimePoint now) override { inner_.onDialog(event, now); }
   void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) override {
     inner_.observe(node, outcome, retryAfter, now);
   }

@@ -75,13 +75,16 @@ int main(int argc, char** argv) {
     std::cerr << "switchback: invalid configuration: " << e.what() << "\n";
     return 2;
   }
+  const auto warnings = switchback::configWarnings(config);
   if (checkOnly) {
+    for (const auto& w : warnings) std::cout << configPath << ": warning: " << w << "\n";
     std::cout << configPath << ": configuration OK (" << config.transport.listen.size() << " listen addresses, "
               << config.upstreams.size() << " upstreams)\n";
     return 0;
   }
   if (jsonLogs) config.log.json = *jsonLogs;
   switchback::setupLogging(config.log);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
   try {
     switchback::resolveListenNames(config.transport.listen);
     // Upstreams given by DNS name are resolved (RFC 3263) before anything listens.

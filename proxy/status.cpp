@@ -170,7 +170,9 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
       out += (i ? "," : "") + jsonEscape(reg.grantedContacts[i]);
     out += "]}";
   }
-  out += "},\"last_registered_by\":" + jsonEscape(registeredByName(b->lastRegisteredBy)) + "}\n";
+  out += "},\"last_registered_by\":" + jsonEscape(registeredByName(b->lastRegisteredBy));
+  if (v.router) out += ",\"dialogs\":" + std::to_string(v.router->dialogs().busy(b->aor));  // 0: idle
+  out += "}\n";
   return out;
 }
 
@@ -232,6 +234,11 @@ std::string renderMetrics(const StatusView& v) {
     out += "# HELP switchback_failbacks_total Registrants moved back to a higher-priority node, by failBack.mode\n# TYPE switchback_failbacks_total counter\n";
     appendCounterMap(out, "switchback_failbacks_total", "mode", v.router->failbacksByReason());
     gauge("switchback_pending_registrants", "Registrants waiting for a registration before signaling", v.router->pendingCount());
+    gauge("switchback_dialogs", "Calls through Switchback, ringing or answered", v.router->dialogs().size());
+    counter("switchback_dialogs_expired_total", "Dialogs forgotten after their lifetime without traffic",
+            v.router->dialogs().expired());
+    counter("switchback_dialogs_ended_by_rule_total", "Calls ended by onlySignalWithRegistered",
+            v.router->dialogs().endedByRule());
   }
   if (v.reregistrar) {
     gauge("switchback_pacing_queue_depth", "Registrations Switchback waits to send, paced", v.reregistrar->queued());
@@ -245,6 +252,8 @@ std::string renderMetrics(const StatusView& v) {
     counter("switchback_reregistrations_challenged_total", "Of those, challenged (left to the phone)", v.reregistrar->challenged());
   }
   gauge("switchback_transactions_active", "Proxy transactions in progress", v.transactions);
+  counter("switchback_requests_retried_total", "Unanswered requests sent once more when their node was seen down",
+          s.retriedElsewhere);
   gauge("switchback_tcp_connections", "Open TCP connections", v.tcpConnections);
   gauge("switchback_draining", "1 while draining after SIGTERM", v.app.draining ? 1 : 0);
   out += "# HELP switchback_reloads_total Configuration reloads (SIGHUP) by result\n# TYPE switchback_reloads_total counter\n";

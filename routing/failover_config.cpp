@@ -56,16 +56,22 @@ void apply(FailoverSettings& s, const FailoverOverrides& o) {
 
 } // namespace
 
-FailoverSettings resolveFailover(const FailoverConfig& config, std::string_view aor, bool outboundProxy) {
+FailoverSettings resolveFailover(const FailoverConfig& config, std::string_view aor, std::string_view server,
+                                 bool outboundProxy) {
   // Apply from the lowest precedence to the highest, so later layers overwrite earlier ones.
+  const RegistrantGroup* group = nullptr;
+  for (const auto& g : config.groups)
+    if (globMatch(g.match, aor)) {
+      group = &g;
+      break;
+    }
   FailoverSettings s;
   apply(s, config.site.server);
-  if (outboundProxy) apply(s, config.site.outboundProxy);
-  for (const auto& g : config.groups) {
-    if (!globMatch(g.match, aor)) continue;
-    apply(s, g.failover.server);
-    if (outboundProxy) apply(s, g.failover.outboundProxy);
-    break;
+  if (auto it = config.servers.find(server); it != config.servers.end()) apply(s, it->second);
+  if (group) apply(s, group->failover.server);
+  if (outboundProxy) {
+    apply(s, config.site.outboundProxy);
+    if (group) apply(s, group->failover.outboundProxy);
   }
   return s;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,8 @@ struct RegistrantGroup {
 struct FailoverConfig {
   FailoverScope site;                     // the advisory's voIpProt: site-wide defaults
   std::vector<RegistrantGroup> groups;    // first match wins
+  /// The advisory's voIpProt.server.x: one upstream's own settings (upstreams[].failover), by name.
+  std::map<std::string, FailoverOverrides, std::less<>> servers;
 };
 
 /// 0 stays 0; 1–59 act as 60; 60–65535 as written (the config loader refuses the rest).
@@ -62,10 +65,22 @@ std::uint32_t effectiveFailBackTimeout(std::uint32_t configured);
 
 bool globMatch(std::string_view pattern, std::string_view text);
 
-/// The settings for `aor` reaching an upstream of the given kind. Precedence, highest first:
-/// the matching group's outbound-proxy settings (for proxies), the group's server settings,
-/// the site's outbound-proxy settings (for proxies), the site's server settings, the
-/// advisory's defaults: per-group supersedes site-wide; outbound proxy supersedes server.
-FailoverSettings resolveFailover(const FailoverConfig& config, std::string_view aor, bool outboundProxy);
+/// The settings for `aor` with the upstream `server` (its name in upstreams[]), of the given
+/// kind. The advisory: "If both reg and voipProt failover parameters are set, reg parameters
+/// supersede voipProt parameters. If both outboundProxy and server.x failover parameters are
+/// set, outboundProxy parameters supersede server.x parameters." Precedence, highest first:
+///   1. the matching group's outboundProxy block   (reg.x.outboundProxy; outbound proxies only)
+///   2. the site's outboundProxy block             (voIpProt.SIP.outboundProxy; outbound proxies only)
+///   3. the matching group's settings              (reg.x.server.y)
+///   4. the upstream's own failover: block         (voIpProt.server.x)
+///   5. the site's failover: settings              (voIpProt.server, every server)
+///   6. the advisory's defaults.
+/// Outbound proxy over server comes first (any outboundProxy key beats any server key); within
+/// each, per-line (group) over site-wide.
+FailoverSettings resolveFailover(const FailoverConfig& config, std::string_view aor, std::string_view server,
+                                 bool outboundProxy);
+inline FailoverSettings resolveFailover(const FailoverConfig& config, std::string_view aor, bool outboundProxy) {
+  return resolveFailover(config, aor, {}, outboundProxy);
+}
 
 } // namespace switchback

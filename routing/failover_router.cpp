@@ -8,7 +8,7 @@ namespace switchback {
 
 FailoverRouter::FailoverRouter(const RoutingConfig& config, const NodeTable& nodes, HealthMonitor& health,
                                BindingTable& bindings)
-    : config_(config), nodes_(nodes), health_(health), bindings_(bindings) {}
+    : config_(config), nodes_(nodes), health_(health), bindings_(bindings), dialogs_(config.sbc.dialogLifetime) {}
 
 void FailoverRouter::setReregistrar(Reregistrar* r) {
   reregistrar_ = r;
@@ -16,8 +16,13 @@ void FailoverRouter::setReregistrar(Reregistrar* r) {
 }
 
 FailoverSettings FailoverRouter::settingsFor(std::string_view aor) const {
-  // Upstreams act either as servers or as outbound proxies; the primary's role decides.
-  return resolveFailover(config_.failover, aor, nodes_.primary().outboundProxy);
+  // The settings of the registrant's current working node (the server it is registered to, or
+  // via, for an outbound proxy), by that node's own role; the primary's before it has one.
+  const UpstreamNode* node = &nodes_.primary();
+  if (auto it = registrants_.find(std::string(aor)); it != registrants_.end() && it->second.state.current &&
+                                                       *it->second.state.current < nodes_.nodes().size())
+    node = &nodes_.nodes()[*it->second.state.current];
+  return resolveFailover(config_.failover, aor, node->upstream, node->outboundProxy);
 }
 
 NextHop FailoverRouter::hop(std::size_t i) const {
@@ -38,6 +43,7 @@ std::vector<NodeView> FailoverRouter::views(std::string_view aor, TimePoint now)
     NodeView view;
     view.usable = health_.usable(n.index, now);
     view.dnsTtl = n.dnsTtl;
+    if (!view.dnsTtl && n.dnsTarget.empty()) view.dnsTtl = config_.ipLiteralDnsTtl;  // an IP literal: no record
     if (b) {
       auto it = b->nodes.find(n.name);
       if (it != b->nodes.end() && it->second.registered && it->second.expires > now) {
@@ -59,6 +65,7 @@ void FailoverRouter::moveTo(std::string_view aor, Registrant& r, std::size_t nod
                                 : failBackModeName(settingsFor(aor).failBackMode));
     if (failover) {
       r.state.failedOverAt = now;
+      r.state.failedNode = *current;
       ++failovers_;
       ++failoversByReason_[reason];
     } else {
@@ -67,7 +74,13 @@ void FailoverRouter::moveTo(std::string_view aor, Registrant& r, std::size_t nod
     }
     ++moves_[{failover, nodes_.nodes()[*current].name, nodes_.nodes()[node].name, std::move(reason)}];
   }
+  if (r.state.failedNode == node) r.state.failedNode.reset();  // failback to it: attempted and done
   current = node;
+}
+
+RegistrantState FailoverRouter::stateOf(std::string_view aor) const {
+  auto it = registrants_.find(std::string(aor));
+  return it == registrants_.end() ? RegistrantState{} : it->second.state;
 }
 
 void FailoverRouter::logMoves(TimePoint now) {
@@ -91,7 +104,10 @@ void FailoverRouter::logMoves(TimePoint now) {
   moves_.clear();
 }
 
-void FailoverRouter::reconfigure(const RoutingConfig& config) { config_ = config; }
+void FailoverRouter::reconfigure(const RoutingConfig& config) {
+  config_ = config;
+  dialogs_.setLifetime(config.sbc.dialogLifetime);
+}
 
 void FailoverRouter::remap(const NodeTable::Remap& remap) {
   auto moved = [&](std::optional<std::size_t> node) -> std::optional<std::size_t> {
@@ -107,6 +123,7 @@ void FailoverRouter::remap(const NodeTable::Remap& remap) {
 }
 
 void FailoverRouter::registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now) {
+  if (r.state.failedNode == node) r.state.failedNode.reset();  // failback to it is attempted
   if (r.pendingNode == node) return;
   r.pendingNode = node;
   if (reregistrar_) reregistrar_->request(aor, node, now);
@@ -130,24 +147,30 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
     if (const auto idx = indexOf(req.dialogNode)) {
       // onlySignalWithRegistered: a call set up via a node we are no longer registered on ends
       // here, and nothing is sent to that node.
-      if (!RegistrantPolicy::mayUseDialogNode(s, v, *idx))
-        return RouteDecision{std::nullopt, {config_.sbc.dialogEndStatus, config_.sbc.dialogEndReason}, std::nullopt};
+      if (!RegistrantPolicy::mayUseDialogNode(s, stateOf(aor), v, *idx))
+        return RouteDecision{std::nullopt, endDialog(req), std::nullopt};
       return RouteDecision{hop(*idx), {}, std::nullopt};
     }
   }
 
-  if (req.kind != RequestKind::NewDialog) {
+  // Requests that are not dialogs (MESSAGE, out-of-dialog NOTIFY and PUBLISH, SUBSCRIBE
+  // refreshes) and in-dialog requests whose route set names no node are signaling too: from a
+  // registrant of ours they follow the same rules as a new dialog (reRegisterOn, failover).
+  // From a phone not registered through us they simply go to the preferred node.
+  if (req.kind != RequestKind::NewDialog && bindings_.find(aor) == nullptr) {
     auto it = registrants_.find(aor);
-    const RegistrantState st = it == registrants_.end() ? RegistrantState{} : it->second.state;
+    RegistrantState st = it == registrants_.end() ? RegistrantState{} : it->second.state;
+    st.activeDialogs = dialogs_.busy(aor);
     const auto node = RegistrantPolicy::preferredNode(s, st, v, now);
     if (!node) return noNode;
     return RouteDecision{hop(*node), {}, std::nullopt};
   }
 
   // A new dialog: only from phones registered through us.
-  if (config_.sbc.requireRegistration && bindings_.find(aor) == nullptr)
+  if (req.kind == RequestKind::NewDialog && config_.sbc.requireRegistration && bindings_.find(aor) == nullptr)
     return RouteDecision{std::nullopt, {config_.sbc.rejectStatus, config_.sbc.rejectReason}, std::nullopt};
   Registrant& r = registrants_[aor];
+  r.state.activeDialogs = dialogs_.busy(aor);
   if (!r.state.current)
     for (std::size_t i = 0; i < v.size() && !r.state.current; ++i)
       if (v[i].registered) r.state.current = i;
@@ -182,14 +205,25 @@ std::optional<NextHop> FailoverRouter::nodeAtHost(const boost::asio::ip::address
   return std::nullopt;
 }
 
-std::optional<Rejection> FailoverRouter::acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
-                                                            TimePoint now) {
+std::optional<Rejection> FailoverRouter::acceptFromUpstream(std::string_view aor, std::string_view node,
+                                                            const RouteRequest& request, TimePoint now) {
   if (bindings_.find(aor) == nullptr) return std::nullopt;
   const FailoverSettings s = settingsFor(aor);
   const auto idx = indexOf(node);
-  if (!idx || RegistrantPolicy::mayUseDialogNode(s, views(aor, now), *idx)) return std::nullopt;
-  if (inDialog) return Rejection{config_.sbc.dialogEndStatus, config_.sbc.dialogEndReason};
+  if (!idx || RegistrantPolicy::mayUseDialogNode(s, stateOf(aor), views(aor, now), *idx)) return std::nullopt;
+  if (request.kind == RequestKind::InDialog) return endDialog(request);
   return Rejection{config_.sbc.rejectStatus, config_.sbc.rejectReason};
+}
+
+Rejection FailoverRouter::endDialog(const RouteRequest& request) {
+  // The advisory: "If the phone attempts to send signaling associated with an existing call via
+  // an unregistered server (for example, to resume or hold a call), the call will end." The
+  // sender hears 481; the phone at the other end gets a BYE over its flow, not via that server.
+  for (const auto& bye : dialogs_.endByRule(request.callId, request.fromTag, request.toTag)) {
+    spdlog::info("call {} ended by onlySignalWithRegistered: BYE to {} over {}", bye.callId, bye.aor, bye.flow.str());
+    if (originate_) originate_(bye.flow, "BYE", [bye](const std::string& via) { return bye.request(via); });
+  }
+  return Rejection{config_.sbc.dialogEndStatus, config_.sbc.dialogEndReason};
 }
 
 void FailoverRouter::onRegistered(std::string_view aor, std::string_view node, TimePoint now) {
@@ -212,22 +246,7 @@ void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Rere
   // Challenged: the registrant stays pending until its phone's own refresh registers it there.
 }
 
-void FailoverRouter::onDialogEstablished(std::string_view aor, std::string_view callId) {
-  auto it = registrants_.find(std::string(aor));
-  if (it == registrants_.end()) {
-    if (bindings_.find(aor) == nullptr) return;
-    it = registrants_.emplace(std::string(aor), Registrant{}).first;
-  }
-  if (dialogs_.emplace(std::string(callId), std::string(aor)).second) ++it->second.state.activeDialogs;
-}
-
-void FailoverRouter::onDialogEnded(std::string_view callId) {
-  auto d = dialogs_.find(std::string(callId));
-  if (d == dialogs_.end()) return;
-  auto it = registrants_.find(d->second);
-  if (it != registrants_.end() && it->second.state.activeDialogs > 0) --it->second.state.activeDialogs;
-  dialogs_.erase(d);
-}
+void FailoverRouter::onDialog(const DialogEvent& event, TimePoint now) { dialogs_.onEvent(event, now); }
 
 void FailoverRouter::observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) {
   static constexpr HealthMonitor::Outcome kMap[] = {HealthMonitor::Outcome::Answered, HealthMonitor::Outcome::Unavailable,
@@ -255,6 +274,7 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
       moveTo(aor, r, *target, now);
       continue;
     }
+    r.state.failedNode = node.index;
     // failRegistrationOn: the registration on the failed node is invalidated, silently.
     if (s.failRegistrationOn) bindings_.invalidate(aor, node.name);
     if (v[*target].registered) {
@@ -272,10 +292,12 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
 void FailoverRouter::everySecond(TimePoint now) {
   logMoves(now);
   // Registrants whose bindings expired and who are in no call are forgotten.
+  dialogs_.expire(now);
   std::erase_if(registrants_, [&](const auto& entry) {
-    return entry.second.state.activeDialogs == 0 && !entry.second.pendingNode && bindings_.find(entry.first) == nullptr;
+    return dialogs_.busy(entry.first) == 0 && !entry.second.pendingNode && bindings_.find(entry.first) == nullptr;
   });
   for (auto& [aor, r] : registrants_) {
+    r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
     if (!r.state.current || *r.state.current == 0) continue;
     const FailoverSettings s = settingsFor(aor);
     if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) continue;

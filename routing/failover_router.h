@@ -4,11 +4,13 @@
 #include "core/proxy_engine.h"
 #include "health/health_monitor.h"
 #include "health/node_table.h"
+#include "routing/dialog_tracker.h"
 #include "routing/registrant_policy.h"
 #include "routing/reregistrar.h"
 #include "routing/routing_config.h"
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <map>
 #include <unordered_map>
@@ -29,11 +31,16 @@ public:
   RouteDecision routeFromPhone(const RouteRequest& request, TimePoint now) override;
   std::optional<NextHop> nodeAt(const Endpoint& address) const override;
   std::optional<NextHop> nodeAtHost(const boost::asio::ip::address& address) const override;
-  std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, bool inDialog,
+  std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node, const RouteRequest& request,
                                               TimePoint now) override;
   void onRegistered(std::string_view aor, std::string_view node, TimePoint now) override;
-  void onDialogEstablished(std::string_view aor, std::string_view callId) override;
-  void onDialogEnded(std::string_view callId) override;
+  void onDialog(const DialogEvent& event, TimePoint now) override;
+
+  /// Sends a request Switchback originates (a BYE to a phone end of a call the
+  /// onlySignalWithRegistered rule ended): the flow and a builder given the Via value.
+  using Originate = std::function<void(const Flow&, std::string_view method, std::function<std::string(const std::string&)>)>;
+  void setOriginate(Originate originate) { originate_ = std::move(originate); }
+  const DialogTracker& dialogs() const { return dialogs_; }
   void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) override;
 
   /// A node went down or came up (from the health monitor).
@@ -79,6 +86,8 @@ private:
   void registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now);
   void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result);
   NextHop hop(std::size_t i) const;
+  Rejection endDialog(const RouteRequest& request);
+  RegistrantState stateOf(std::string_view aor) const;
 
   RoutingConfig config_;
   const NodeTable& nodes_;
@@ -86,7 +95,8 @@ private:
   BindingTable& bindings_;
   Reregistrar* reregistrar_ = nullptr;
   std::unordered_map<std::string, Registrant> registrants_;
-  std::unordered_map<std::string, std::string> dialogs_;   // Call-ID → AOR of the phone in the call
+  DialogTracker dialogs_;
+  Originate originate_;
   std::uint64_t failovers_ = 0;
   std::uint64_t failbacks_ = 0;
   std::map<std::string, std::uint64_t> failoversByReason_, failbacksByReason_;

@@ -62,9 +62,10 @@ RegistrantPolicy::Choice RegistrantPolicy::forRegister(const FailoverSettings& s
   return {Action::Forward, *node};
 }
 
-bool RegistrantPolicy::mayUseDialogNode(const FailoverSettings& s, const std::vector<NodeView>& nodes, std::size_t node) {
+bool RegistrantPolicy::mayUseDialogNode(const FailoverSettings& s, const RegistrantState& st,
+                                        const std::vector<NodeView>& nodes, std::size_t node) {
   if (!s.signalOnlyWithRegistered() || node >= nodes.size()) return true;
-  return nodes[node].registered;
+  return nodes[node].registered || st.failedNode != node;
 }
 
 } // namespace switchback

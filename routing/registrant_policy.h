@@ -22,6 +22,9 @@ struct RegistrantState {
   std::optional<std::size_t> current;         // the node that processed the last successful transaction
   TimePoint failedOverAt{};                   // when `current` last moved to a lower-priority node
   int activeDialogs = 0;                      // calls in progress: failback waits while busy
+  // The node it failed over from: onlySignalWithRegistered refuses it until failback to it is
+  // attempted or another failover occurs (a node that never failed is not refused).
+  std::optional<std::size_t> failedNode;
 };
 
 /// The advisory's Table 1 as pure decisions. Nodes are in priority order: 0 is the primary.
@@ -45,10 +48,13 @@ public:
   static Choice forRegister(const FailoverSettings& s, const RegistrantState& st, const std::vector<NodeView>& nodes,
                             TimePoint now);
 
-  /// Signaling inside a dialog established via `node`, either direction. With
-  /// onlySignalWithRegistered in force, none goes to or comes from a node the registrant is
-  /// not registered on: the call ends.
-  static bool mayUseDialogNode(const FailoverSettings& s, const std::vector<NodeView>& nodes, std::size_t node);
+  /// Signaling to or from `node` (in a dialog established via it, or a request from it). The
+  /// advisory: "no signaling is accepted from or sent to a server that has failed until failback
+  /// is attempted or failover occurs". With onlySignalWithRegistered in force, the registrant's
+  /// failed node (st.failedNode) is refused while it is not registered there; a healthy node
+  /// that never failed for it is not.
+  static bool mayUseDialogNode(const FailoverSettings& s, const RegistrantState& st, const std::vector<NodeView>& nodes,
+                               std::size_t node);
 
   /// Whether the timer-driven failback (DNSTTL, duration) is due for this registrant: the
   /// time has come and the registrant is idle. While busy, the caller asks again each second.

@@ -144,10 +144,9 @@ void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) 
                       const UpstreamNode* n = nodes_.findByName(name);
                       if (n == nullptr) return;  // removed by a reload meanwhile
                       const std::size_t node = n->index;
-                      if (r.status >= 200 && r.status < 300 && r.response) {
-                        recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Replay);
+                      if (r.status >= 200 && r.status < 300 && r.response &&
+                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Replay))
                         return finished(aor, node, Result::Registered, at);
-                      }
                       if ((r.status == 401 || r.status == 407) && r.response && credentials_.count(aor))
                         return sendSurrogate(aor, node, phoneFlow, bytes, *r.response, at);
                       if (r.status == 401 || r.status == 407) return finished(aor, node, Result::Challenged, at);
@@ -173,13 +172,18 @@ void Reregistrar::originateRegister(const Flow& flow, std::string request, std::
       [bytes, outcome = std::move(outcome)](const LocalResult& r) { outcome(r, *bytes); }, now);
 }
 
-void Reregistrar::recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
+bool Reregistrar::recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
                                 const SipMessage& response, RegisteredBy how) {
   SipMessage::ParseError error;
   auto request = SipMessage::parse(bytes, 65535, error);
-  if (!request) return;
+  if (!request) return false;
+  if (!validRegistration(*request, response)) {  // not "a 200 OK response with valid expires": a failure
+    spdlog::info("registration of {} on '{}' answered {} without a valid expiry: not registered", aor,
+                 nodes_.nodes()[node].name, response.status());
+    return false;
+  }
   bindings_.apply(registerOutcome(*request, response, nodes_.nodes()[node].name, phoneFlow, bytes, how), Clock::now());
-  (void)aor;
+  return true;
 }
 
 void Reregistrar::sendSurrogate(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& replay,
@@ -204,8 +208,8 @@ void Reregistrar::sendSurrogate(const std::string& aor, std::size_t node, const 
                       const UpstreamNode* n = nodes_.findByName(name);
                       if (n == nullptr) return;  // removed by a reload meanwhile
                       const std::size_t node = n->index;
-                      if (r.status >= 200 && r.status < 300 && r.response) {
-                        recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Surrogate);
+                      if (r.status >= 200 && r.status < 300 && r.response &&
+                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Surrogate)) {
                         spdlog::info("{} registered on '{}' with its configured credentials (surrogate)", aor,
                                      nodes_.nodes()[node].name);
                         return finished(aor, node, Result::Registered, at);

@@ -56,7 +56,7 @@ private:
                      const SipMessage& challenge, TimePoint now);
   void originateRegister(const Flow& flow, std::string request, std::uint32_t cseq, TimePoint now,
                          std::function<void(const LocalResult&, const std::string&)> outcome);
-  void recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
+  bool recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
                      const SipMessage& response, RegisteredBy how);
   void finished(const std::string& aor, std::size_t node, Result result, TimePoint now);
 

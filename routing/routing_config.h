@@ -17,6 +17,7 @@ struct SbcConfig {
   int dialogEndStatus = 481;           // in-dialog signaling via a node the phone is not registered on
   std::string dialogEndReason = "Call Ended: Not Registered via Node";
   Seconds maxPhoneExpires{600};        // the longest registration phones are granted (0: as the registrar says)
+  Seconds dialogLifetime{7200};        // a call with no in-dialog traffic this long is forgotten (idle again)
 };
 
 /// Per registrant (address of record) the credentials for surrogate registration, from the
@@ -28,6 +29,9 @@ struct RoutingConfig {
   PacingConfig pacing;
   SbcConfig sbc;
   bool healthGatedFailback = true;     // timed failback only to a node the probes report up
+  // failBack.mode DNSTTL for a node with no DNS record (an IP literal): the TTL it is taken to
+  // have (dns.ip_literal_ttl_s), so that it fails back too.
+  Seconds ipLiteralDnsTtl{3600};
   CredentialStore credentials;
 };
 

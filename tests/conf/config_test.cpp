@@ -122,7 +122,7 @@ TEST_CASE("unknown keys list the allowed ones", "[config]") {
   CHECK_THAT(errorOf(kMinimal + "timers:\n  t1_ms: 500\n  t3_ms: 1\n"),
              Contains("test.yaml:6: timers.t3_ms: unknown key; allowed: t1_ms, t2_ms, t4_ms"));
   CHECK_THAT(errorOf(kListen + "upstreams:\n  - { name: a, uri: \"sip:127.0.0.1\", weight: 3 }\n"),
-             Contains("test.yaml:3: upstreams[0].weight: unknown key; allowed: name, role, uri"));
+             Contains("test.yaml:3: upstreams[0].weight: unknown key; allowed: failover, name, role, uri"));
   // yaml-cpp would keep the first and silently drop the second.
   CHECK_THAT(errorOf(kMinimal + "log: { level: info }\nlog: { level: debug }\n"),
              Contains("test.yaml:5: log: appears twice in the same mapping; allowed: once"));
@@ -220,7 +220,7 @@ TEST_CASE("wrong node types are named, not leaked as yaml-cpp exceptions", "[con
   CHECK_THAT(errorOf(kListen + "upstreams:\n  primary: \"sip:127.0.0.1\"\n"),
              Contains("test.yaml:3: upstreams: expected a non-empty list of {name, uri}, got a mapping"));
   CHECK_THAT(errorOf(kListen + "upstreams:\n  - \"sip:127.0.0.1\"\n"),
-             Contains("test.yaml:3: upstreams[0]: expected a mapping with keys name, role, uri, got 'sip:127.0.0.1'"));
+             Contains("test.yaml:3: upstreams[0]: expected a mapping with keys failover, name, role, uri, got 'sip:127.0.0.1'"));
   CHECK_THAT(errorOf(kListen + "upstreams:\n  - { name: a, uri: [\"sip:127.0.0.1\"] }\n"),
              Contains("test.yaml:3: upstreams[0].uri: expected a string, got a list"));
   CHECK_THAT(errorOf(kMinimal + "timers: { t1_ms: fast }\n"), Contains("test.yaml:4: timers.t1_ms: 'fast' is not allowed; allowed: 10-10000"));
@@ -340,4 +340,15 @@ dns: { resolv_conf: "/etc/switchback/resolv.conf" }
   CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1:5060\"]\nupstreams: [{ name: a, uri: \"sip:bad_host!\" }]\n"),
              Contains("allowed: an IPv4 address, a bracketed IPv6 address or a DNS name"));
   CHECK_THAT(errorOf(kMinimal + "dns: { server: 1.1.1.1 }\n"), Contains("dns.server: unknown key"));
+}
+
+TEST_CASE("DNSTTL over an IP-literal upstream: a warning, unless dns.ip_literal_ttl_s says the TTL to take", "[config]") {
+  const auto warned = loadConfigString(kMinimal + "failover: { failBack: { mode: DNSTTL } }\n");
+  REQUIRE(configWarnings(warned).size() == 1);
+  CHECK_THAT(configWarnings(warned).front(), Contains("'primary'") && Contains("3600 s"));
+  const auto set = loadConfigString(kMinimal + "failover: { failBack: { mode: DNSTTL } }\ndns: { ip_literal_ttl_s: 5 }\n");
+  CHECK(configWarnings(set).empty());
+  CHECK(set.routing.ipLiteralDnsTtl == Seconds(5));
+  CHECK(configWarnings(loadConfigString(kMinimal)).empty());  // no DNSTTL: nothing to say
+  CHECK_THAT(errorOf(kMinimal + "dns: { ip_literal_ttl_s: 0 }\n"), Contains("dns.ip_literal_ttl_s") && Contains("1-86400"));
 }

@@ -152,8 +152,9 @@ class Kamailio:
     """A registrar built from registrar.cfg.tmpl, listening on UDP and TCP 127.0.0.1:port.
     Registrars given the same secret accept each other's nonces (a failover pair)."""
 
-    def __init__(self, harness, name, secret="shared-secret", attempts=3, min_expires=60, shm_mb=64):
+    def __init__(self, harness, name, secret="shared-secret", attempts=3, min_expires=60, shm_mb=64, register_hook=""):
         self.name = name
+        self.register_hook = register_hook
         self.shm_mb = shm_mb
         self.secret = secret
         self.min_expires = min_expires
@@ -194,7 +195,7 @@ class Kamailio:
     def _start(self, secret, attempt):
         with open(os.path.join(HERE, "registrar.cfg.tmpl")) as f:
             cfg = f.read().replace("@PORT@", str(self.port)).replace("@SECRET@", secret) \
-                .replace("@MIN_EXPIRES@", str(self.min_expires))
+                .replace("@MIN_EXPIRES@", str(self.min_expires)).replace("@REGISTER_HOOK@", self.register_hook)
         log = "kamailio.log" if attempt == 0 else f"kamailio-{attempt}.log"
         return self._run(cfg, log)
 
@@ -271,7 +272,9 @@ class Switchback:
         listen += [f'"{l}"' for l in extra_listen]
         if ipv6:
             listen += [f'"udp:[::1]:{self.port}"', f'"tcp:[::1]:{self.port}"']
-        ups = "\n".join(f'  - {{ name: {n}, uri: "{u}" }}' for n, u in upstreams)
+        # An upstream is (name, uri) or (name, uri, "more: keys") for its other settings.
+        ups = "\n".join(f'  - {{ name: {u[0]}, uri: "{u[1]}"' + (f", {u[2]}" if len(u) > 2 and u[2] else "") + " }"
+                         for u in upstreams)
         self.config = os.path.join(harness.dir, f"{name}.yaml")
         with open(self.config, "w") as f:
             f.write(f"listen: [{', '.join(listen)}]\nupstreams:\n{ups}\nlog: {{ level: info }}\n"
@@ -388,8 +391,10 @@ class Harness:
                 sys.exit(1)
 
     # --- processes -------------------------------------------------------------------------
-    def kamailio(self, name="primary", secret="shared-secret", min_expires=60, shm_mb=64):
-        return Kamailio(self, name, secret, min_expires=min_expires, shm_mb=shm_mb)
+    def kamailio(self, name="primary", secret="shared-secret", min_expires=60, shm_mb=64, register_hook=""):
+        """register_hook: Kamailio script run on each authenticated REGISTER before it is saved
+        (a registrar that answers oddly, e.g. 'sl_send_reply("200", "OK"); exit;')."""
+        return Kamailio(self, name, secret, min_expires=min_expires, shm_mb=shm_mb, register_hook=register_hook)
 
     def dns(self, srv, hosts, ttl):
         if shutil.which("dnsmasq") is None:
@@ -404,6 +409,17 @@ class Harness:
 
     def switchback(self, upstreams, extra_yaml="", tcp=True, ipv6=False, name="switchback", extra_listen=()):
         return Switchback(self, self.binary, upstreams, extra_yaml, tcp, name=name, ipv6=ipv6, extra_listen=extra_listen)
+
+    def failover_pair(self, failover_yaml, extra_yaml="", secondary_hook="", secondary_secret="shared-secret"):
+        """A primary and a secondary Kamailio and a Switchback in front of them with
+        `failover: { … }` set to failover_yaml, both nodes probed: (primary, secondary, sb)."""
+        primary = self.kamailio("primary")
+        secondary = self.kamailio("secondary", secret=secondary_secret, register_hook=secondary_hook)
+        sb = self.switchback([("primary", primary.uri), ("secondary", secondary.uri)],
+                             extra_yaml=f"failover: {{ {failover_yaml} }}\n{extra_yaml}")
+        self.require(wait_until(lambda: all(n["probe_latency_ms"] is not None for n in sb.status()["nodes"]), 5),
+                     "both nodes probed")
+        return primary, secondary, sb
 
     def users(self, names, name="users"):
         path = os.path.join(self.dir, f"{name}.csv")

@@ -77,3 +77,36 @@ TEST_CASE("glob matching of addresses of record", "[failover_config]") {
   CHECK(parseFailBackMode("DNSTTL") == FailBackMode::DnsTtl);
   CHECK_FALSE(parseFailBackMode("dnsttl"));
 }
+
+TEST_CASE("precedence, the cross case: the site's outboundProxy key beats a group's server key", "[failover_config]") {
+  // The advisory: "If both outboundProxy and server.x failover parameters are set, outboundProxy
+  // parameters supersede server.x parameters."
+  FailoverConfig c;
+  c.site.outboundProxy.reRegisterOn = true;
+  RegistrantGroup g{"all", "*", {}};
+  g.failover.server.reRegisterOn = false;
+  c.groups.push_back(g);
+  CHECK(resolveFailover(c, "sip:u1@example.com", true).reRegisterOn);
+  CHECK_FALSE(resolveFailover(c, "sip:u1@example.com", false).reRegisterOn);  // via a server: the group's
+}
+
+TEST_CASE("per-server settings (upstreams[].failover, the advisory's server.x)", "[failover_config]") {
+  FailoverConfig c;
+  c.site.server.failBackMode = FailBackMode::Duration;
+  c.servers["primary"].failBackMode = FailBackMode::Registration;
+  c.servers["primary"].reRegisterOn = true;
+  SECTION("over the site's server settings, for that server only") {
+    CHECK(resolveFailover(c, "sip:u1@example.com", "primary", false).failBackMode == FailBackMode::Registration);
+    CHECK(resolveFailover(c, "sip:u1@example.com", "secondary", false).failBackMode == FailBackMode::Duration);
+  }
+  SECTION("under a group's settings (reg over voIpProt)") {
+    RegistrantGroup g{"all", "*", {}};
+    g.failover.server.reRegisterOn = false;
+    c.groups.push_back(g);
+    CHECK_FALSE(resolveFailover(c, "sip:u1@example.com", "primary", false).reRegisterOn);
+  }
+  SECTION("under the site's outboundProxy block when the server is an outbound proxy") {
+    c.site.outboundProxy.failBackMode = FailBackMode::NewRequests;
+    CHECK(resolveFailover(c, "sip:u1@example.com", "primary", true).failBackMode == FailBackMode::NewRequests);
+  }
+}

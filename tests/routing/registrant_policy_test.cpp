@@ -31,7 +31,7 @@ const TimePoint t0{};
 
 TEST_CASE("reRegisterOn=0: requests simply fail over to the next usable node", "[policy]") {
   const auto s = settings(false, false, true, FailBackMode::NewRequests);
-  RegistrantState st{0, t0, 0};
+  RegistrantState st{0, t0, 0, std::nullopt};
   auto c = RegistrantPolicy::forNewDialog(s, st, nodes(false, true, false), t0);
   CHECK(c.action == Action::Forward);
   CHECK(c.node == 1);  // not registered there, and that is fine: nodes share registrations
@@ -39,7 +39,7 @@ TEST_CASE("reRegisterOn=0: requests simply fail over to the next usable node", "
 
 TEST_CASE("reRegisterOn=1: register on the new node before signaling goes there", "[policy]") {
   const auto s = settings(true, false, true, FailBackMode::NewRequests);
-  RegistrantState st{0, t0, 0};
+  RegistrantState st{0, t0, 0, std::nullopt};
   auto c = RegistrantPolicy::forNewDialog(s, st, nodes(false, true, false), t0);
   CHECK(c.action == Action::RegisterFirst);
   CHECK(c.node == 1);
@@ -57,7 +57,7 @@ TEST_CASE("no usable node: reject", "[policy]") {
 
 TEST_CASE("failBack.mode newRequests: every new dialog tries the primary first", "[policy]") {
   const auto s = settings(true, false, true, FailBackMode::NewRequests);
-  RegistrantState st{1, t0, 0};  // currently on the secondary
+  RegistrantState st{1, t0, 0, std::nullopt};  // currently on the secondary
   SECTION("failRegistrationOn=0 kept the primary registration: straight back, no registration first") {
     auto c = RegistrantPolicy::forNewDialog(s, st, nodes(true, true, true), t0 + 1s);
     CHECK(c.action == Action::Forward);
@@ -72,7 +72,7 @@ TEST_CASE("failBack.mode newRequests: every new dialog tries the primary first",
 
 TEST_CASE("failBack.mode duration: the primary is retried failBack.timeout after failing over, when idle", "[policy]") {
   const auto s = settings(false, false, true, FailBackMode::Duration, 60);
-  RegistrantState st{1, t0, 0};
+  RegistrantState st{1, t0, 0, std::nullopt};
   const auto n = nodes(true, true, true);
   CHECK(RegistrantPolicy::forNewDialog(s, st, n, t0 + 59s).node == 1);
   CHECK(RegistrantPolicy::forNewDialog(s, st, n, t0 + 60s).node == 0);
@@ -87,7 +87,7 @@ TEST_CASE("failBack.mode duration: the primary is retried failBack.timeout after
 
 TEST_CASE("failBack.timeout: 0 never retries the primary on a timer; 1-59 act as 60", "[policy]") {
   const auto n = nodes(true, true, true);
-  RegistrantState st{1, t0, 0};
+  RegistrantState st{1, t0, 0, std::nullopt};
   CHECK_FALSE(RegistrantPolicy::timedFailbackDue(settings(false, false, true, FailBackMode::Duration, 0), st, n, t0 + 100000s));
   const auto s30 = settings(false, false, true, FailBackMode::Duration, 30);
   CHECK_FALSE(RegistrantPolicy::timedFailbackDue(s30, st, n, t0 + 59s));
@@ -96,14 +96,14 @@ TEST_CASE("failBack.timeout: 0 never retries the primary on a timer; 1-59 act as
 
 TEST_CASE("failBack.timeout 0: the primary is chosen again only when the current node fails", "[policy]") {
   const auto s = settings(false, false, true, FailBackMode::Duration, 0);
-  RegistrantState st{1, t0, 0};
+  RegistrantState st{1, t0, 0, std::nullopt};
   CHECK(RegistrantPolicy::forNewDialog(s, st, nodes(true, true, true), t0 + 100000s).node == 1);
   CHECK(RegistrantPolicy::forNewDialog(s, st, nodes(true, true, true, false), t0 + 100000s).node == 0);
 }
 
 TEST_CASE("failBack.mode DNSTTL: the primary is retried after the current node's DNS TTL, when idle", "[policy]") {
   const auto s = settings(false, false, true, FailBackMode::DnsTtl);
-  RegistrantState st{1, t0, 0};
+  RegistrantState st{1, t0, 0, std::nullopt};
   auto n = nodes(true, true, true);
   CHECK(RegistrantPolicy::forNewDialog(s, st, n, t0 + 1000s).node == 1);  // no TTL known: stay
   n[1].dnsTtl = 300s;
@@ -115,7 +115,7 @@ TEST_CASE("failBack.mode DNSTTL: the primary is retried after the current node's
 
 TEST_CASE("failBack.mode registration: the primary is retried when the registration is renewed", "[policy]") {
   const auto s = settings(false, false, true, FailBackMode::Registration);
-  RegistrantState st{1, t0, 0};
+  RegistrantState st{1, t0, 0, std::nullopt};
   const auto n = nodes(true, true, true);
   CHECK(RegistrantPolicy::forNewDialog(s, st, n, t0 + 10000s).node == 1);  // dialogs stay on the current node
   CHECK(RegistrantPolicy::forRegister(s, st, n, t0 + 1s).node == 0);      // the renewal goes to the primary
@@ -124,7 +124,7 @@ TEST_CASE("failBack.mode registration: the primary is retried when the registrat
 TEST_CASE("non-newRequests modes stay on the current node while it works and fail over when it does not", "[policy]") {
   for (auto mode : {FailBackMode::Duration, FailBackMode::DnsTtl, FailBackMode::Registration}) {
     const auto s = settings(false, false, true, mode, 60);
-    RegistrantState st{1, t0, 0};
+    RegistrantState st{1, t0, 0, std::nullopt};
     CHECK(RegistrantPolicy::forNewDialog(s, st, nodes(true, true, true, false), t0).node == 0);
     st.current = 0;
     CHECK(RegistrantPolicy::forNewDialog(s, st, nodes(false, true, true), t0).node == 1);
@@ -133,12 +133,25 @@ TEST_CASE("non-newRequests modes stay on the current node while it works and fai
 
 TEST_CASE("onlySignalWithRegistered applies only with reRegisterOn=1 and failRegistrationOn=1", "[policy]") {
   const auto unregisteredPrimary = nodes(true, false, true);
+  RegistrantState failedOver{1, t0, 0, std::nullopt};
+  failedOver.failedNode = 0;
   for (bool re : {false, true})
     for (bool fail : {false, true})
       for (bool only : {false, true}) {
         const auto s = settings(re, fail, only, FailBackMode::NewRequests);
         const bool expectBlocked = re && fail && only;
-        CHECK(RegistrantPolicy::mayUseDialogNode(s, unregisteredPrimary, 0) == !expectBlocked);
-        CHECK(RegistrantPolicy::mayUseDialogNode(s, unregisteredPrimary, 1));
+        CHECK(RegistrantPolicy::mayUseDialogNode(s, failedOver, unregisteredPrimary, 0) == !expectBlocked);
+        CHECK(RegistrantPolicy::mayUseDialogNode(s, failedOver, unregisteredPrimary, 1));
       }
+}
+
+TEST_CASE("onlySignalWithRegistered refuses a server that has failed, not a healthy one the phone is not registered on",
+          "[policy]") {
+  const auto s = settings(true, true, true, FailBackMode::Duration);
+  const auto registeredOnPrimaryOnly = nodes(true, true, false);
+  RegistrantState st{0, t0, 0, std::nullopt};
+  CHECK(RegistrantPolicy::mayUseDialogNode(s, st, registeredOnPrimaryOnly, 1));  // the secondary never failed
+  st.failedNode = 1;
+  CHECK_FALSE(RegistrantPolicy::mayUseDialogNode(s, st, registeredOnPrimaryOnly, 1));
+  CHECK(RegistrantPolicy::mayUseDialogNode(s, st, nodes(true, true, true), 1));  // registered there again
 }
