@@ -39,8 +39,12 @@ struct Binding {
   std::vector<ContactBinding> contacts;
   std::string callId;
   std::uint32_t cseq = 0;
-  std::string lastRegister;          // the last REGISTER that succeeded, as forwarded
-  std::string authorization;         // its Authorization header value, if any
+  /// The last REGISTER that succeeded, as forwarded, less what a replay replaces or does not
+  /// need (Via, User-Agent, Allow, Accept…): request line, From, To, Call-ID, CSeq, Contact,
+  /// Expires, Path, Supported, Authorization… (compactRegister).
+  std::string lastRegister;
+  /// Its Authorization header value, if any (a view into lastRegister).
+  std::string_view authorization() const;
   RegisteredBy lastRegisteredBy = RegisteredBy::Phone;
   std::map<std::string, NodeRegistration, std::less<>> nodes;
 };
@@ -104,6 +108,10 @@ private:
   bool tracking_ = false;
   std::unordered_set<std::string> changed_;
 };
+
+/// A REGISTER as kept for replays: the same bytes without the header lines a replay replaces or
+/// does not need (Via, Max-Forwards is kept, User-Agent, Allow, Accept, Date, Server, Organization).
+std::string compactRegister(std::string_view request);
 
 /// The canonical form of an address of record used as the table's key: "sip:user@host",
 /// lower-case host, no port, parameters or display name.

@@ -143,7 +143,7 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
   if (b == nullptr) return {};
   std::string out = "{\"aor\":" + jsonEscape(b->aor) + ",\"call_id\":" + jsonEscape(b->callId) +
                     ",\"cseq\":" + std::to_string(b->cseq) +
-                    ",\"has_authorization\":" + (b->authorization.empty() ? "false" : "true") + ",\"contacts\":[";
+                    ",\"has_authorization\":" + (b->authorization().empty() ? "false" : "true") + ",\"contacts\":[";
   bool first = true;
   for (const auto& c : b->contacts) {
     if (!first) out += ",";
