@@ -130,6 +130,24 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
   node.grantedContacts = outcome.grantedContacts;
   node.expires = now;  // what the node granted, which may outlast what the phone was told
   for (const auto& c : outcome.contacts) node.expires = std::max(node.expires, now + Seconds(c.expiresSeconds));
+  if (observer_ && std::any_of(outcome.contacts.begin(), outcome.contacts.end(), [](const auto& c) { return c.expiresSeconds > 0; }))
+    observer_(b.aor, outcome.flow, now);
+}
+
+std::vector<std::string> BindingTable::removeFlow(std::string_view aor, const Flow& flow) {
+  std::vector<std::string> removed;
+  auto it = bindings_.find(std::string(aor));
+  if (it == bindings_.end()) return removed;
+  auto& contacts = it->second.contacts;
+  std::erase_if(contacts, [&](const ContactBinding& c) {
+    const bool same = c.flow.transport == flow.transport && c.flow.listener == flow.listener && c.flow.remote == flow.remote;
+    if (same) removed.push_back(c.uri);
+    return same;
+  });
+  if (removed.empty()) return removed;
+  changed(it->first);
+  if (contacts.empty()) bindings_.erase(it);
+  return removed;
 }
 
 const Binding* BindingTable::find(std::string_view aor) const {

@@ -1,6 +1,7 @@
 #include "core/network.h"
 
 #include "core/stream_framer.h"
+#include "core/stun.h"
 #include "core/tls_context.h"
 
 #include <array>
@@ -22,11 +23,6 @@ using asio::ip::udp;
 namespace {
 
 Endpoint toEndpoint(const auto& ep) { return Endpoint{ep.address(), ep.port()}; }
-
-// A datagram of nothing but CRLFs is a keep-alive, not a message.
-bool isKeepAliveDatagram(std::string_view d) {
-  return d.find_first_not_of("\r\n") == std::string_view::npos;
-}
 
 std::string remoteKey(Transport t, const Endpoint& remote) {
   return std::string(transportName(t)) + " " + remote.str();
@@ -158,6 +154,7 @@ private:
         return;
       }
       self->active_ = true;
+      self->net_.sink_.onKeepAlive(self->flow_);  // any bytes are a sign of life, a lone CRLF pong too
       self->framer_.append(std::string_view(self->buffer_.data(), n));
       if (!self->deliver()) return;
       self->watchPartial();
@@ -325,14 +322,35 @@ void Network::stop() {
 void Network::receiveUdp(UdpListener& l) {
   l.socket.async_receive_from(asio::buffer(l.buffer), l.sender, [this, &l](const boost::system::error_code& ec, std::size_t n) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      const std::string_view datagram(l.buffer.data(), n);
-      if (isKeepAliveDatagram(datagram)) ++stats_.keepAlives;
-      else sink_.onMessage(datagram, Flow{Transport::Udp, l.index, toEndpoint(l.sender), 0});
-    }
+    if (!ec) onDatagram(l, n);
     // ICMP errors surface here as ECONNREFUSED and friends: keep receiving.
     receiveUdp(l);
   });
+}
+
+void Network::onDatagram(UdpListener& l, std::size_t n) {
+  const std::string_view datagram(l.buffer.data(), n);
+  const Flow flow{Transport::Udp, l.index, toEndpoint(l.sender), 0};
+  switch (classifyDatagram(datagram)) {
+  case DatagramKind::Sip: return sink_.onMessage(datagram, flow);
+  case DatagramKind::CrlfKeepAlive:
+    ++stats_.keepAlives;
+    return sink_.onKeepAlive(flow);
+  case DatagramKind::StunBindingRequest:
+    if (stun_) {
+      if (const auto response = stunBindingResponse(datagram, flow.remote)) {
+        ++stats_.stunAnswered;
+        sink_.onKeepAlive(flow);
+        boost::system::error_code ec;
+        l.socket.send_to(asio::buffer(*response), l.sender, 0, ec);
+        if (ec) ++stats_.sendErrors;
+        return;
+      }
+    }
+    ++stats_.dropped[stun_ ? "stun request malformed" : "stun off"];
+    return;
+  case DatagramKind::StunOther: ++stats_.dropped["stun not a binding request"]; return;
+  }
 }
 
 void Network::acceptTcp(TcpListener& l) {

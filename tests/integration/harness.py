@@ -256,6 +256,10 @@ class Switchback:
         if ipv6:
             listen += [f'"udp:[::1]:{self.port}"', f'"tcp:[::1]:{self.port}"']
         ups = "\n".join(f'  - {{ name: {n}, uri: "{u}" }}' for n, u in upstreams)
+        if "nat:" not in extra_yaml:
+            # Keep-alives to phones are test_nat_keepalive's subject; elsewhere they would ping SIPp
+            # phones that have finished (and count them unreachable) in the middle of other checks.
+            extra_yaml += "nat: { keepalive_interval_s: 0 }\n"
         self.config = os.path.join(harness.dir, f"{name}.yaml")
         with open(self.config, "w") as f:
             f.write(f"listen: [{', '.join(listen)}]\nupstreams:\n{ups}\nlog: {{ level: info }}\n"
