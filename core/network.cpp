@@ -3,7 +3,9 @@
 #include "core/stream_framer.h"
 #include "core/stun.h"
 #include "core/tls_context.h"
+#include "core/udp_batch.h"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -24,6 +26,9 @@ namespace {
 
 Endpoint toEndpoint(const auto& ep) { return Endpoint{ep.address(), ep.port()}; }
 
+// Batches read per wake-up before other handlers get their turn.
+constexpr int kBatchesPerWakeup = 4;
+
 std::string remoteKey(Transport t, const Endpoint& remote) {
   return std::string(transportName(t)) + " " + remote.str();
 }
@@ -33,8 +38,7 @@ std::string remoteKey(Transport t, const Endpoint& remote) {
 struct Network::UdpListener {
   std::uint16_t index;
   udp::socket socket;
-  udp::endpoint sender;
-  std::array<char, 65536> buffer{};
+  UdpBatch batch;
 };
 
 struct Network::TcpListener {
@@ -282,7 +286,7 @@ void Network::start() {
     const std::string where = std::string(transportName(l.transport)) + " " + Endpoint{address, l.port}.str();
     try {
       if (l.transport == Transport::Udp) {
-        auto u = std::make_unique<UdpListener>(UdpListener{index, udp::socket(io_), {}, {}});
+        auto u = std::make_unique<UdpListener>(UdpListener{index, udp::socket(io_), UdpBatch(std::min<std::size_t>(config_.maxMessageBytes + 1, 65536))});
         udp::endpoint ep(address, l.port);
         u->socket.open(ep.protocol());
         if (address.is_v6()) u->socket.set_option(asio::ip::v6_only(true));
@@ -320,17 +324,24 @@ void Network::stop() {
 }
 
 void Network::receiveUdp(UdpListener& l) {
-  l.socket.async_receive_from(asio::buffer(l.buffer), l.sender, [this, &l](const boost::system::error_code& ec, std::size_t n) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) onDatagram(l, n);
-    // ICMP errors surface here as ECONNREFUSED and friends: keep receiving.
-    receiveUdp(l);
+  // Wait for readability, then read what is queued with recvmmsg: asio's own receive would try
+  // a read, and at light load a second one only to hear that nothing more is there.
+  l.socket.async_wait(udp::socket::wait_read, [this, &l](const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted || !l.socket.is_open()) return;
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+      const int n = l.batch.receive(l.socket.native_handle());
+      // Errors are ICMP errors of earlier sends (ECONNREFUSED and friends): keep receiving.
+      // One longer than the largest message allowed arrives cut to one byte more: refused as too large.
+      for (int i = 0; i < n && l.socket.is_open(); ++i)
+        onDatagram(l, l.batch.datagram(static_cast<unsigned>(i)), l.batch.from(static_cast<unsigned>(i)));
+      if (n >= 0 && n < static_cast<int>(UdpBatch::kSize)) break;  // the queue was empty
+    }
+    if (l.socket.is_open()) receiveUdp(l);
   });
 }
 
-void Network::onDatagram(UdpListener& l, std::size_t n) {
-  const std::string_view datagram(l.buffer.data(), n);
-  const Flow flow{Transport::Udp, l.index, toEndpoint(l.sender), 0};
+void Network::onDatagram(UdpListener& l, std::string_view datagram, const Endpoint& from) {
+  const Flow flow{Transport::Udp, l.index, from, 0};
   switch (classifyDatagram(datagram)) {
   case DatagramKind::Sip: return sink_.onMessage(datagram, flow);
   case DatagramKind::CrlfKeepAlive:
@@ -342,7 +353,7 @@ void Network::onDatagram(UdpListener& l, std::size_t n) {
         ++stats_.stunAnswered;
         sink_.onKeepAlive(flow);
         boost::system::error_code ec;
-        l.socket.send_to(asio::buffer(*response), l.sender, 0, ec);
+        l.socket.send_to(asio::buffer(*response), udp::endpoint(from.address, from.port), 0, ec);
         if (ec) ++stats_.sendErrors;
         return;
       }

@@ -80,7 +80,7 @@ private:
   struct TcpListener;
 
   void receiveUdp(UdpListener& l);
-  void onDatagram(UdpListener& l, std::size_t n);
+  void onDatagram(UdpListener& l, std::string_view datagram, const Endpoint& from);
   void acceptTcp(TcpListener& l);
   void adopt(std::shared_ptr<TcpConnection> c);
   bool admitConnection(const Endpoint& remote);
