@@ -538,13 +538,30 @@ void readRateLimits(const Reader& r, const YAML::Node& root, RateLimitConfig& x)
   }
 }
 
+void readNat(const Reader& r, const YAML::Node& root, NatConfig& nat) {
+  const YAML::Node n = root["nat"];
+  if (!n) return;
+  r.onlyKeys(n, "nat", {"keepalive_interval_s", "keepalive_method", "max_missed", "remove_unreachable", "stun", "flow_timer"});
+  if (n["keepalive_interval_s"])
+    nat.keepaliveInterval = Seconds(r.integer(n["keepalive_interval_s"], "nat.keepalive_interval_s", 0, 3600));
+  if (n["keepalive_method"]) {
+    const std::string m = r.string(n["keepalive_method"], "nat.keepalive_method");
+    if (m != "options" && m != "crlf") r.fail(n["keepalive_method"], "nat.keepalive_method", "'" + m + "' is not allowed; allowed: options, crlf");
+    nat.method = m == "crlf" ? NatConfig::Method::Crlf : NatConfig::Method::Options;
+  }
+  if (n["max_missed"]) nat.maxMissed = static_cast<std::uint32_t>(r.integer(n["max_missed"], "nat.max_missed", 1, 100));
+  if (n["remove_unreachable"]) nat.removeUnreachable = flag(r, n["remove_unreachable"], "nat.remove_unreachable");
+  if (n["stun"]) nat.stun = flag(r, n["stun"], "nat.stun");
+  if (n["flow_timer"]) nat.flowTimer = flag(r, n["flow_timer"], "nat.flow_timer");
+}
+
 Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError(r.source() + ": the file is empty; required: listen, upstreams");
   r.onlyKeys(root, "", {"listen", "upstreams", "dns", "health", "failover", "registrant_groups", "pacing", "sbc",
                         "credentials", "log", "timers", "limits", "admin", "persistence", "shutdown", "security",
-                        "rate_limits", "tls"});
+                        "rate_limits", "tls", "nat"});
   readListen(r, root, c.transport);
   readUpstreams(r, root, c.upstreams);
 
@@ -602,6 +619,7 @@ Config read(const YAML::Node& root, const Reader& r) {
   readAccess(r, root, c.guard.access);
   readTls(r, root, c);
   readRateLimits(r, root, c.guard.rate);
+  readNat(r, root, c.nat);
   if (const YAML::Node a = root["admin"]) {
     r.onlyKeys(a, "admin", {"listen"});
     if (!a["listen"]) r.missing(a, "admin.listen", "admin: { listen: \"127.0.0.1:8080\" }");

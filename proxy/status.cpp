@@ -139,7 +139,8 @@ std::string renderStatusJson(const StatusView& v) {
          ",\"messages_out\":" + std::to_string(s.messagesOut) + ",\"parse_errors\":" + std::to_string(s.parseErrors) +
          ",\"oversized\":" + std::to_string(s.oversized) + ",\"stream_errors\":" + std::to_string(s.streamErrors) +
          ",\"responses_dropped\":" + std::to_string(s.responsesDropped) +
-         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}," + renderGuardJson(v) + "}\n";
+         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}," + renderGuardJson(v) + "," +
+         renderNatJson(v) + "}\n";
   return out;
 }
 
@@ -148,7 +149,7 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
   if (b == nullptr) return {};
   std::string out = "{\"aor\":" + jsonEscape(b->aor) + ",\"call_id\":" + jsonEscape(b->callId) +
                     ",\"cseq\":" + std::to_string(b->cseq) +
-                    ",\"has_authorization\":" + (b->authorization.empty() ? "false" : "true") + ",\"contacts\":[";
+                    ",\"has_authorization\":" + (b->authorization().empty() ? "false" : "true") + ",\"contacts\":[";
   bool first = true;
   for (const auto& c : b->contacts) {
     if (!first) out += ",";
@@ -157,7 +158,8 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
            ",\"instance\":" + jsonEscape(c.instance) +
            ",\"reg_id\":" + (c.regId ? std::to_string(*c.regId) : "null") +
            ",\"flow\":{\"transport\":" + jsonEscape(transportName(c.flow.transport)) +
-           ",\"remote\":" + jsonEscape(c.flow.remote.str()) + ",\"connection\":" + std::to_string(c.flow.connection) + "}}";
+           ",\"remote\":" + jsonEscape(c.flow.remote.str()) + ",\"connection\":" + std::to_string(c.flow.connection) +
+           "},\"reachable\":" + (v.nat && v.nat->unreachable(c.flow) ? "false" : "true") + "}";
   }
   out += "],\"nodes\":{";
   first = true;
@@ -265,6 +267,7 @@ std::string renderMetrics(const StatusView& v) {
     gauge("switchback_store_queued_batches", "Batches waiting for the store's writer", v.app.store->queued);
   }
   appendGuardMetrics(out, v);
+  appendNatMetrics(out, v);
   return out;
 }
 

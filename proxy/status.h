@@ -3,6 +3,7 @@
 #include "core/binding_store.h"
 #include "core/binding_table.h"
 #include "core/guard.h"
+#include "core/nat_keeper.h"
 #include "core/stats.h"
 #include "health/health_monitor.h"
 #include "health/node_table.h"
@@ -38,6 +39,7 @@ struct StatusView {
   TimePoint now;
   AppStatus app{};
   const Guard* guard = nullptr;    // hostile-network state: bans, drops (security_status.cpp)
+  const NatKeeper* nat = nullptr;  // keep-alives to phones behind NAT (nat_status.cpp)
 };
 
 std::string renderStatusJson(const StatusView& v);
@@ -57,5 +59,10 @@ std::string jsonEscape(std::string_view s);
 std::string renderGuardJson(const StatusView& v);
 /// The hostile-network metrics: drops by reason, bans, banned sources.
 void appendGuardMetrics(std::string& out, const StatusView& v);
+
+/// The "nat" object of /status: keep-alives sent and missed, flows kept open, unreachable phones.
+std::string renderNatJson(const StatusView& v);
+/// The NAT keep-alive and STUN metrics.
+void appendNatMetrics(std::string& out, const StatusView& v);
 
 } // namespace switchback

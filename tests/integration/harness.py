@@ -275,6 +275,10 @@ class Switchback:
         # An upstream is (name, uri) or (name, uri, "more: keys") for its other settings.
         ups = "\n".join(f'  - {{ name: {u[0]}, uri: "{u[1]}"' + (f", {u[2]}" if len(u) > 2 and u[2] else "") + " }"
                          for u in upstreams)
+        if "nat:" not in extra_yaml:
+            # Keep-alives to phones are test_nat_keepalive's subject; elsewhere they would ping SIPp
+            # phones that have finished (and count them unreachable) in the middle of other checks.
+            extra_yaml += "nat: { keepalive_interval_s: 0 }\n"
         self.config = os.path.join(harness.dir, f"{name}.yaml")
         with open(self.config, "w") as f:
             f.write(f"listen: [{', '.join(listen)}]\nupstreams:\n{ups}\nlog: {{ level: info }}\n"
