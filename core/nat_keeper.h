@@ -58,6 +58,9 @@ public:
   /// Contacts removed for being unreachable (nat.remove_unreachable), counted by their remover.
   std::uint64_t removed() const { return removed_; }
   void countRemoved(std::size_t n) { removed_ += n; }
+  /// Removals a node did not accept (no 2xx to the REGISTER with Expires: 0): the binding expires there.
+  std::uint64_t deregistrationsFailed() const { return deregistrationsFailed_; }
+  void countDeregistrationFailed() { ++deregistrationsFailed_; }
   const NatConfig& config() const { return config_; }
 
 private:
@@ -103,6 +106,7 @@ private:
   std::vector<Unreachable> newly_;
   std::size_t unreachableNow_ = 0;
   std::uint64_t sent_ = 0, missed_ = 0, unreachableTotal_ = 0, recovered_ = 0, removed_ = 0;
+  std::uint64_t deregistrationsFailed_ = 0;
 };
 
 } // namespace switchback

@@ -53,9 +53,10 @@ void App::removeUnreachable(const NatKeeper::Unreachable& u, TimePoint now) {
     if (!out) continue;
     engine_->originate(
         *out, "REGISTER", [&](const std::string& via) { return buildDeregistration(last, via, cseq, uris); },
-        [aor = u.aor, name](const LocalResult& r) {
-          if (r.status >= 200 && r.status < 300) spdlog::info("nat: '{}' unreachable, its contacts removed on '{}'", aor, name);
-          else spdlog::warn("nat: removing unreachable '{}' on '{}' failed ({}); it expires there", aor, name, r.status);
+        [this, aor = u.aor, name](const LocalResult& r) {
+          if (r.status >= 200 && r.status < 300) return spdlog::info("nat: '{}' unreachable, its contacts removed on '{}'", aor, name);
+          nat_->countDeregistrationFailed();
+          spdlog::warn("nat: removing unreachable '{}' on '{}' failed ({}); it expires there", aor, name, r.status);
         },
         now);
   }

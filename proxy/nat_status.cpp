@@ -19,6 +19,7 @@ std::string renderNatJson(const StatusView& v) {
          ",\"unreachable\":" + std::to_string(n.unreachableNow()) +
          ",\"unreachable_total\":" + std::to_string(n.unreachableTotal()) +
          ",\"recovered\":" + std::to_string(n.recovered()) + ",\"removed\":" + std::to_string(n.removed()) +
+         ",\"deregistrations_failed\":" + std::to_string(n.deregistrationsFailed()) +
          ",\"stun_answered\":" + std::to_string(v.stats.stunAnswered) + "}";
 }
 
@@ -40,6 +41,8 @@ void appendNatMetrics(std::string& out, const StatusView& v) {
   metric("switchback_nat_unreachable_total", "counter", "Phones' flows marked unreachable", n.unreachableTotal());
   metric("switchback_nat_recovered_total", "counter", "Unreachable flows heard from again", n.recovered());
   metric("switchback_nat_removed_total", "counter", "Contacts removed for being unreachable", n.removed());
+  metric("switchback_nat_deregistrations_failed_total", "counter",
+         "Removals of unreachable phones a node did not accept", n.deregistrationsFailed());
 }
 
 } // namespace switchback

@@ -127,7 +127,8 @@ h.check(m.get("switchback_nat_unreachable_total") == 1 and m.get("switchback_nat
 h.check(wait_until(lambda: sb.binding(aor) is None, 3), "nat.remove_unreachable removed its binding here")
 h.check(wait_until(lambda: len(primary.requests("REGISTER")) > registers_before, 3),
         "and sent the registrar a REGISTER removing it (Expires: 0)", primary.requests("REGISTER")[-2:])
-h.check(wait_until(lambda: sb.status()["nat"]["removed"] >= 1, 3), "/status counts the removal", sb.status()["nat"])
+h.check(wait_until(lambda: sb.status()["nat"]["removed"] >= 1, 3) and sb.status()["nat"]["deregistrations_failed"] == 0,
+        "/status counts the removal, which the registrar accepted", sb.status()["nat"])
 with open(sb.process.log_path, errors="replace") as f:
     log = f.read()
 h.check("stopped answering keep-alives" in log, "a warning names the unreachable phone")
