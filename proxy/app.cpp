@@ -65,6 +65,9 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
   reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_,
                                                config_.routing.credentials);
   router_.setReregistrar(reregistrar_.get());
+  router_.setResume([this](const std::string& aor) {
+    if (!aor.empty()) engine_->resume(aor);
+  });
   router_.setOriginate([this](const Flow& out, std::string_view method, std::function<std::string(const std::string&)> build) {
     engine_->originate(out, method, build, [](const LocalResult&) {}, Clock::now());
   });

@@ -119,14 +119,14 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
   const std::string aor(req.aor);
   const FailoverSettings s = settingsFor(aor);
   const auto v = views(aor, now);
-  const RouteDecision noNode{std::nullopt, {503, "No Upstream Available"}, std::nullopt};
+  const RouteDecision noNode{std::nullopt, {503, "No Upstream Available"}, std::nullopt, std::nullopt};
 
   if (req.kind == RequestKind::Register) {
     auto it = registrants_.find(aor);
     const RegistrantState st = it == registrants_.end() ? RegistrantState{} : it->second.state;
     const auto c = RegistrantPolicy::forRegister(s, st, v, now);
     if (c.action == RegistrantPolicy::Action::Reject) return noNode;
-    return RouteDecision{hop(c.node), {}, std::nullopt};
+    return RouteDecision{hop(c.node), {}, std::nullopt, std::nullopt};
   }
 
   if (req.kind == RequestKind::InDialog && !req.dialogNode.empty()) {
@@ -134,8 +134,8 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
       // onlySignalWithRegistered: a call set up via a node we are no longer registered on ends
       // here, and nothing is sent to that node.
       if (!RegistrantPolicy::mayUseDialogNode(s, stateOf(aor), v, *idx))
-        return RouteDecision{std::nullopt, endDialog(req), std::nullopt};
-      return RouteDecision{hop(*idx), {}, std::nullopt};
+        return RouteDecision{std::nullopt, endDialog(req), std::nullopt, std::nullopt};
+      return RouteDecision{hop(*idx), {}, std::nullopt, std::nullopt};
     }
   }
 
@@ -149,12 +149,12 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
     st.activeDialogs = dialogs_.busy(aor);
     const auto node = RegistrantPolicy::preferredNode(s, st, v, now);
     if (!node) return noNode;
-    return RouteDecision{hop(*node), {}, std::nullopt};
+    return RouteDecision{hop(*node), {}, std::nullopt, std::nullopt};
   }
 
   // A new dialog: only from phones registered through us.
   if (req.kind == RequestKind::NewDialog && config_.sbc.requireRegistration && bindings_.find(aor) == nullptr)
-    return RouteDecision{std::nullopt, {config_.sbc.rejectStatus, config_.sbc.rejectReason}, std::nullopt};
+    return RouteDecision{std::nullopt, {config_.sbc.rejectStatus, config_.sbc.rejectReason}, std::nullopt, std::nullopt};
   Registrant& r = registrants_[aor];
   r.state.activeDialogs = dialogs_.busy(aor);
   if (!r.state.current)
@@ -167,15 +167,22 @@ RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint 
     return noNode;
   case RegistrantPolicy::Action::Forward:
     moveTo(aor, r, c.node, now);
-    return RouteDecision{hop(c.node), {}, std::nullopt};
+    return RouteDecision{hop(c.node), {}, std::nullopt, std::nullopt};
   case RegistrantPolicy::Action::RegisterFirst:
     registerOn(aor, r, c.node, now);
-    // Meanwhile a node the registrant is registered on still carries its calls.
+    // newRequests: "all dialog-initiating requests are forwarded to the primary server first,
+    // regardless of the last server that was used". The request waits for the registration
+    // Switchback has just started there (a replay: milliseconds), then goes there.
+    if (s.failBackMode == FailBackMode::NewRequests && !req.resumed && resume_ && reregistrar_ &&
+        reregistrar_->underWay(aor, c.node))
+      return RouteDecision{std::nullopt, {}, std::nullopt, kHoldForRegistration};
+    // The registration failed or is not under way (a node that refused the replay waits for the
+    // phone's own refresh): a node the registrant is registered on carries its calls meanwhile.
     if (r.state.current && *r.state.current != c.node && v[*r.state.current].usable && v[*r.state.current].registered)
-      return RouteDecision{hop(*r.state.current), {}, std::nullopt};
+      return RouteDecision{hop(*r.state.current), {}, std::nullopt, std::nullopt};
     return RouteDecision{std::nullopt,
                          {503, "Registering on " + nodes_.nodes()[c.node].name},
-                         config_.pacing.pendingRetryAfter};
+                         config_.pacing.pendingRetryAfter, std::nullopt};
   }
   return noNode;
 }
@@ -219,6 +226,7 @@ void FailoverRouter::onRegistered(std::string_view aor, std::string_view node, T
   if (r.pendingNode == idx) r.pendingNode.reset();
   if (reregistrar_ && !r.pendingNode) reregistrar_->cancel(std::string(aor));
   moveTo(aor, r, *idx, now);
+  if (resume_) resume_(r.pendingNode ? std::string() : std::string(aor));
 }
 
 void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result) {
@@ -230,6 +238,7 @@ void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Rere
     moveTo(aor, r, node, Clock::now());
   }
   // Challenged: the registrant stays pending until its phone's own refresh registers it there.
+  if (resume_) resume_(aor);  // its held requests are routed again, whatever the result
 }
 
 void FailoverRouter::onDialog(const DialogEvent& event, TimePoint now) { dialogs_.onEvent(event, now); }

@@ -40,6 +40,10 @@ public:
   using Originate = std::function<void(const Flow&, std::string_view method, std::function<std::string(const std::string&)>)>;
   void setOriginate(Originate originate) { originate_ = std::move(originate); }
   const DialogTracker& dialogs() const { return dialogs_; }
+  /// Held requests of a registrant can be routed again (a registration Switchback started ended).
+  using Resume = std::function<void(const std::string& aor)>;
+  void setResume(Resume resume) { resume_ = std::move(resume); }
+  static constexpr Millis kHoldForRegistration{2000};
   void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) override;
 
   /// A node went down or came up (from the health monitor).
@@ -86,6 +90,7 @@ private:
   std::unordered_map<std::string, Registrant> registrants_;
   DialogTracker dialogs_;
   Originate originate_;
+  Resume resume_;
   std::uint64_t failovers_ = 0;
   std::uint64_t failbacks_ = 0;
   std::map<std::string, std::uint64_t> failoversByReason_, failbacksByReason_;

@@ -218,6 +218,13 @@ void Reregistrar::sendSurrogate(const std::string& aor, std::size_t node, const 
                     });
 }
 
+bool Reregistrar::underWay(const std::string& aor, std::size_t node) const {
+  if (!queued_.count({aor, node})) return false;
+  for (const auto& [when, work] : retries_)
+    if (work.first == aor && work.second == node) return false;
+  return true;
+}
+
 void Reregistrar::finished(const std::string& aor, std::size_t node, Result result, TimePoint now) {
   if (!queued_.count({aor, node})) return;  // cancelled meanwhile
   switch (result) {
@@ -241,7 +248,8 @@ void Reregistrar::finished(const std::string& aor, std::size_t node, Result resu
     const Millis wait = registrationBackoff(f, config_.backoffBase, config_.backoffMax, rng_);
     spdlog::debug("{}: registration on '{}' failed; retrying in {} ms", aor, nodes_.nodes()[node].name, wait.count());
     retries_.emplace(now + wait, std::make_pair(aor, node));
-    return;  // still queued: no verdict yet
+    if (done_) done_(aor, node, result);  // still queued, retried later; requests waiting for it go on
+    return;
   }
   }
   if (done_) done_(aor, node, result);

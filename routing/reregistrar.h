@@ -38,6 +38,8 @@ public:
   /// Queues a registration of `aor` on `node` (once; a second request while queued is ignored).
   void request(const std::string& aor, std::size_t node, TimePoint now);
   void cancel(const std::string& aor);
+  /// A registration of `aor` on `node` is queued or in flight (not waiting out a backoff).
+  bool underWay(const std::string& aor, std::size_t node) const;
   /// Releases what the pacers allow and the retries that are due.
   void tick(TimePoint now);
 
