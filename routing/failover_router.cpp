@@ -295,11 +295,24 @@ void FailoverRouter::everySecond(TimePoint now) {
     r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
     if (!r.state.current || *r.state.current == 0) continue;
     const FailoverSettings s = settingsFor(aor);
-    if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) continue;
     auto v = views(aor, now);
-    if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) continue;  // not yet, or busy: next second
     std::optional<std::size_t> best = RegistrantPolicy::firstUsable(v);
     if (!config_.healthGatedFailback) best = 0;  // try the primary whatever the probes say
+    if (RegistrantPolicy::renewalDue(r.state, v, now) && !r.pendingNode) {
+      // registration: "the primary server is retried when the current working server's
+      // registration requires renewal". Otherwise Switchback renews it where it is (a
+      // registration it replayed there has no phone refreshing it when the phone's refreshes go
+      // elsewhere).
+      if (s.failBackMode == FailBackMode::Registration && best && *best < *r.state.current) {
+        if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
+        else moveTo(aor, r, *best, now);
+      } else if (s.reRegisterOn) {
+        registerOn(aor, r, *r.state.current, now);
+      }
+      continue;
+    }
+    if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) continue;
+    if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) continue;  // not yet, or busy: next second
     if (!best || *best >= *r.state.current) continue;
     if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
     else moveTo(aor, r, *best, now);
