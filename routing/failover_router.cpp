@@ -10,7 +10,9 @@ FailoverRouter::FailoverRouter(const RoutingConfig& config, const NodeTable& nod
 
 void FailoverRouter::setReregistrar(Reregistrar* r) {
   reregistrar_ = r;
-  if (r) r->onDone([this](const std::string& aor, std::size_t node, Reregistrar::Result res) { reregistered(aor, node, res); });
+  if (r) r->onDone([this](const std::string& aor, std::size_t node, Reregistrar::Result res, TimePoint now) {
+      reregistered(aor, node, res, now);
+    });
 }
 
 FailoverSettings FailoverRouter::settingsFor(std::string_view aor) const {
@@ -229,13 +231,13 @@ void FailoverRouter::onRegistered(std::string_view aor, std::string_view node, T
   if (resume_) resume_(r.pendingNode ? std::string() : std::string(aor));
 }
 
-void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result) {
+void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result, TimePoint now) {
   auto it = registrants_.find(aor);
   if (it == registrants_.end()) return;
   Registrant& r = it->second;
   if (result == Reregistrar::Result::Registered) {
     if (r.pendingNode == node) r.pendingNode.reset();
-    moveTo(aor, r, node, Clock::now());
+    moveTo(aor, r, node, now);
   }
   // Challenged: the registrant stays pending until its phone's own refresh registers it there.
   if (resume_) resume_(aor);  // its held requests are routed again, whatever the result

@@ -77,7 +77,7 @@ private:
   void moveTo(std::string_view aor, Registrant& r, std::size_t node, TimePoint now);
   void logMoves();
   void registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now);
-  void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result);
+  void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result, TimePoint now);
   NextHop hop(std::size_t i) const;
   Rejection endDialog(const RouteRequest& request);
   RegistrantState stateOf(std::string_view aor) const;

@@ -73,8 +73,8 @@ std::string withAuthorization(const std::string& request, int status, const std:
 } // namespace
 
 Reregistrar::Reregistrar(const PacingConfig& config, const NodeTable& nodes, BindingTable& bindings,
-                         ProxyEngine& engine, Wire& wire, CredentialStore credentials)
-    : config_(config), nodes_(nodes), bindings_(bindings), engine_(engine), wire_(wire),
+                         ProxyEngine& engine, Wire& wire, ClockFn clock, CredentialStore credentials)
+    : config_(config), nodes_(nodes), bindings_(bindings), engine_(engine), wire_(wire), clock_(std::move(clock)),
       credentials_(std::move(credentials)), rng_(std::random_device{}()) {
   for (std::size_t i = 0; i < nodes.nodes().size(); ++i) pacers_.emplace_back(config.registrationsPerSecond, rng_());
 }
@@ -140,12 +140,12 @@ void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) 
   if (auto m = minExpires_.find(aor); m != minExpires_.end()) last = withExpires(last, m->second);
   originateRegister(*flow, std::move(last), b->cseq + 1, now,
                     [this, aor, name = target.name, phoneFlow](const LocalResult& r, const std::string& bytes) {
-                      const TimePoint at = Clock::now();
+                      const TimePoint at = clock_();
                       const UpstreamNode* n = nodes_.findByName(name);
                       if (n == nullptr) return;  // removed by a reload meanwhile
                       const std::size_t node = n->index;
                       if (r.status >= 200 && r.status < 300 && r.response &&
-                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Replay))
+                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Replay, at))
                         return finished(aor, node, Result::Registered, at);
                       if ((r.status == 401 || r.status == 407) && r.response && credentials_.count(aor))
                         return sendSurrogate(aor, node, phoneFlow, bytes, *r.response, at);
@@ -173,7 +173,7 @@ void Reregistrar::originateRegister(const Flow& flow, std::string request, std::
 }
 
 bool Reregistrar::recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
-                                const SipMessage& response, RegisteredBy how) {
+                                const SipMessage& response, RegisteredBy how, TimePoint now) {
   SipMessage::ParseError error;
   auto request = SipMessage::parse(bytes, 65535, error);
   if (!request) return false;
@@ -182,7 +182,7 @@ bool Reregistrar::recordSuccess(const std::string& aor, std::size_t node, const 
                  nodes_.nodes()[node].name, response.status());
     return false;
   }
-  bindings_.apply(registerOutcome(*request, response, nodes_.nodes()[node].name, phoneFlow, bytes, how), Clock::now());
+  bindings_.apply(registerOutcome(*request, response, nodes_.nodes()[node].name, phoneFlow, bytes, how), now);
   return true;
 }
 
@@ -204,12 +204,12 @@ void Reregistrar::sendSurrogate(const std::string& aor, std::size_t node, const 
   ++surrogates_;
   originateRegister(*flow, withAuthorization(replay, challenge.status(), *value, cseq), cseq, now,
                     [this, aor, name = target.name, phoneFlow](const LocalResult& r, const std::string& bytes) {
-                      const TimePoint at = Clock::now();
+                      const TimePoint at = clock_();
                       const UpstreamNode* n = nodes_.findByName(name);
                       if (n == nullptr) return;  // removed by a reload meanwhile
                       const std::size_t node = n->index;
                       if (r.status >= 200 && r.status < 300 && r.response &&
-                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Surrogate)) {
+                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Surrogate, at)) {
                         spdlog::info("{} registered on '{}' with its configured credentials (surrogate)", aor,
                                      nodes_.nodes()[node].name);
                         return finished(aor, node, Result::Registered, at);
@@ -248,11 +248,11 @@ void Reregistrar::finished(const std::string& aor, std::size_t node, Result resu
     const Millis wait = registrationBackoff(f, config_.backoffBase, config_.backoffMax, rng_);
     spdlog::debug("{}: registration on '{}' failed; retrying in {} ms", aor, nodes_.nodes()[node].name, wait.count());
     retries_.emplace(now + wait, std::make_pair(aor, node));
-    if (done_) done_(aor, node, result);  // still queued, retried later; requests waiting for it go on
+    if (done_) done_(aor, node, result, now);  // still queued, retried later; requests waiting for it go on
     return;
   }
   }
-  if (done_) done_(aor, node, result);
+  if (done_) done_(aor, node, result, now);
 }
 
 } // namespace switchback

@@ -25,10 +25,12 @@ namespace switchback {
 class Reregistrar {
 public:
   enum class Result { Registered, Challenged, Failed };
-  using Done = std::function<void(const std::string& aor, std::size_t node, Result result)>;
+  using Done = std::function<void(const std::string& aor, std::size_t node, Result result, TimePoint now)>;
+  using ClockFn = std::function<TimePoint()>;
 
+  /// `clock` gives the time when an answer comes back (the engine calls back without one).
   Reregistrar(const PacingConfig& config, const NodeTable& nodes, BindingTable& bindings, ProxyEngine& engine,
-              Wire& wire, CredentialStore credentials = {});
+              Wire& wire, ClockFn clock, CredentialStore credentials = {});
 
   void onDone(Done done) { done_ = std::move(done); }
   /// A reload: the new rate applies from the next release; queued work stays queued.
@@ -59,7 +61,7 @@ private:
   void originateRegister(const Flow& flow, std::string request, std::uint32_t cseq, TimePoint now,
                          std::function<void(const LocalResult&, const std::string&)> outcome);
   bool recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
-                     const SipMessage& response, RegisteredBy how);
+                     const SipMessage& response, RegisteredBy how, TimePoint now);
   void finished(const std::string& aor, std::size_t node, Result result, TimePoint now);
 
   PacingConfig config_;
@@ -67,6 +69,7 @@ private:
   BindingTable& bindings_;
   ProxyEngine& engine_;
   Wire& wire_;
+  ClockFn clock_;
   CredentialStore credentials_;
   std::vector<Pacer> pacers_;                       // one per node
   std::set<std::pair<std::string, std::size_t>> queued_;
