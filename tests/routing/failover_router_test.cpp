@@ -1,6 +1,6 @@
 #include "routing/failover_router.h"
 
-#include "fakes/fake_wire.h"
+#include "fakes/dialog_legs.h"
 
 #include <catch2/catch.hpp>
 
@@ -51,16 +51,6 @@ struct Fixture {
     health.disable(0, at);
     router.onNodeEdge(nodes.nodes()[0], HealthEdge{false, "disabled"}, at);
   }
-  DialogEvent leg(Kind kind, bool caller, std::string_view toTag = {}) {
-    DialogEvent e;
-    e.kind = kind;
-    e.callId = "call-1";
-    e.fromTag = "c1";
-    e.toTag = toTag;
-    e.phoneIsCaller = caller;
-    e.aor = caller ? "sip:carol@example.com" : "sip:bob@example.com";
-    return e;
-  }
   std::optional<std::size_t> node(const char* aor) { return router.currentNode(aor); }
 };
 
@@ -72,12 +62,12 @@ TEST_CASE("duration failback waits for both ends of a call, and both go back wit
   f.failOver(f.t0 + 1s);
   REQUIRE(f.node("sip:carol@example.com") == 1u);
   REQUIRE(f.node("sip:bob@example.com") == 1u);
-  for (bool caller : {true, false}) f.router.onDialog(f.leg(Kind::Offered, caller), f.t0 + 10s);
-  for (bool caller : {false, true}) f.router.onDialog(f.leg(Kind::Answered, caller, "b1"), f.t0 + 11s);
+  for (bool caller : {true, false}) f.router.onDialog(test::leg(Kind::Offered, caller), f.t0 + 10s);
+  for (bool caller : {false, true}) f.router.onDialog(test::leg(Kind::Answered, caller, "b1"), f.t0 + 11s);
   for (int s = 60; s <= 90; ++s) f.router.everySecond(f.t0 + 1s + std::chrono::seconds(s));
   CHECK(f.node("sip:carol@example.com") == 1u);  // the caller is busy too
   CHECK(f.node("sip:bob@example.com") == 1u);
-  DialogEvent bye = f.leg(Kind::Bye, true, "b1");
+  DialogEvent bye = test::leg(Kind::Bye, true, "b1");
   bye.aor = {};
   f.router.onDialog(bye, f.t0 + 95s);
   f.router.everySecond(f.t0 + 96s);
@@ -99,8 +89,8 @@ TEST_CASE("a call nobody ends stops counting after the dialog lifetime", "[failo
   f.config.sbc.dialogLifetime = 600s;
   f.router.reconfigure(f.config);
   f.failOver(f.t0 + 1s);
-  f.router.onDialog(f.leg(Kind::Offered, true), f.t0 + 2s);
-  f.router.onDialog(f.leg(Kind::Answered, true, "b1"), f.t0 + 3s);
+  f.router.onDialog(test::leg(Kind::Offered, true), f.t0 + 2s);
+  f.router.onDialog(test::leg(Kind::Answered, true, "b1"), f.t0 + 3s);
   f.router.everySecond(f.t0 + 500s);
   CHECK(f.node("sip:carol@example.com") == 1u);
   f.router.everySecond(f.t0 + 604s);
