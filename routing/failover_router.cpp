@@ -252,7 +252,19 @@ void FailoverRouter::observe(std::string_view node, Outcome outcome, std::option
 }
 
 void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now) {
-  if (edge.nowUp) return;  // coming back is handled by each failBack.mode when its time comes
+  if (edge.nowUp) {
+    // Coming back is handled by each failBack.mode when its time comes. failRegistrationOn=0:
+    // registrations there "remain active", but a node that was down may have lost them (a
+    // restarted registrar with its location in memory): Switchback asks before relying on them.
+    if (!reregistrar_) return;
+    bindings_.forEach([&](const Binding& b) {
+      auto it = b.nodes.find(node.name);
+      if (it == b.nodes.end() || !it->second.registered || it->second.expires <= now) return;
+      const FailoverSettings s = settingsFor(b.aor);
+      if (s.reRegisterOn && !s.failRegistrationOn) reregistrar_->verify(b.aor, node.index, now);
+    });
+    return;
+  }
   std::size_t affected = 0, queued = 0;
   std::vector<std::string> aors;
   bindings_.forEach([&](const Binding& b) { aors.push_back(b.aor); });

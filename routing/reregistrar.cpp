@@ -107,6 +107,37 @@ void Reregistrar::request(const std::string& aor, std::size_t node, TimePoint no
   pacers_[node].push(aor, now);
 }
 
+void Reregistrar::verify(const std::string& aor, std::size_t node, TimePoint now) {
+  if (node >= pacers_.size() || queued_.count({aor, node}) || !verifying_.insert({aor, node}).second) return;
+  pacers_[node].push(aor, now);
+}
+
+void Reregistrar::query(const std::string& aor, std::size_t node, TimePoint now) {
+  const Binding* b = bindings_.find(aor);
+  const UpstreamNode& target = nodes_.nodes()[node];
+  auto flow = wire_.flowTo(target.transport, target.endpoint);
+  if (b == nullptr || b->lastRegister.empty() || !flow) return;
+  SipMessage::ParseError error;
+  auto msg = SipMessage::parse(b->lastRegister, 65535, error);
+  if (!msg) return;
+  auto* pub = reinterpret_cast<msg_pub_t*>(msg->sip());
+  while (msg->sip()->sip_contact) msg_header_remove(msg->msg(), pub, reinterpret_cast<msg_header_t*>(msg->sip()->sip_contact));
+  if (msg->sip()->sip_expires) msg_header_remove(msg->msg(), pub, reinterpret_cast<msg_header_t*>(msg->sip()->sip_expires));
+  const std::string withContacts = b->lastRegister;
+  originateRegister(*flow, msg->serialize(), b->cseq + 1, now,
+                    [this, aor, name = target.name, withContacts](const LocalResult& r, const std::string&) {
+                      SipMessage::ParseError e;
+                      auto asked = SipMessage::parse(withContacts, 65535, e);
+                      const bool holds = r.status == 200 && r.response && asked && validRegistration(*asked, *r.response);
+                      // No answer: the node is down again, and its health says so; nothing to conclude.
+                      if (holds || r.status == 0 || r.status >= 500) return;
+                      ++lost_;
+                      bindings_.invalidate(aor, name);
+                      spdlog::info("'{}' no longer holds the registration of {} (query answered {}): not registered there",
+                                   name, aor, r.status);
+                    });
+}
+
 void Reregistrar::cancel(const std::string& aor) {
   for (std::size_t n = 0; n < pacers_.size(); ++n) queued_.erase({aor, n});
   failures_.erase(aor);
@@ -125,8 +156,10 @@ void Reregistrar::tick(TimePoint now) {
     if (queued_.count({aor, node})) pacers_[node].push(aor, now);
   }
   for (std::size_t n = 0; n < pacers_.size(); ++n)
-    for (auto& aor : pacers_[n].release(now))
+    for (auto& aor : pacers_[n].release(now)) {
       if (queued_.count({aor, n})) send(aor, n, now);  // cancelled ones are dropped here
+      else if (verifying_.erase({aor, n})) query(aor, n, now);
+    }
 }
 
 void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) {
