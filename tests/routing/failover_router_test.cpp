@@ -98,3 +98,27 @@ TEST_CASE("a call nobody ends stops counting after the dialog lifetime", "[failo
   f.router.everySecond(f.t0 + 605s);
   CHECK(f.node("sip:carol@example.com") == 0u);
 }
+
+TEST_CASE("routing is a chain of one-decision steps, in the advisory's order", "[failover_router]") {
+  Fixture f;
+  CHECK(f.router.requestSteps() == std::vector<std::string>{"registration", "dialog node", "not ours",
+                                                             "require registration", "failover choice", "register first"});
+  SECTION("require registration: a new dialog from a phone not registered through Switchback") {
+    const RouteRequest req{"sip:dave@example.com", "INVITE", RequestKind::NewDialog, {}, "c", "t", {}, false};
+    const auto d = f.router.routeFromPhone(req, f.t0);
+    CHECK_FALSE(d.hop);
+    CHECK(d.rejection.status == 403);
+  }
+  SECTION("not ours: that phone's MESSAGE goes to the preferred node") {
+    const RouteRequest req{"sip:dave@example.com", "MESSAGE", RequestKind::Other, {}, "c", "t", {}, false};
+    const auto d = f.router.routeFromPhone(req, f.t0);
+    REQUIRE(d.hop);
+    CHECK(d.hop->node == "primary");
+  }
+  SECTION("failover choice: a registrant's new dialog goes to its current node") {
+    const RouteRequest req{"sip:carol@example.com", "INVITE", RequestKind::NewDialog, {}, "c", "t", {}, false};
+    const auto d = f.router.routeFromPhone(req, f.t0);
+    REQUIRE(d.hop);
+    CHECK(d.hop->node == "primary");
+  }
+}
