@@ -119,7 +119,17 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
     }
     return;
   }
-  reportInDialog(msg, now);  // a BYE ends its dialog whatever its answer
+  // A BYE ends its dialog whatever its answer, once it has been dealt with: a BYE the
+  // onlySignalWithRegistered rule refuses still finds its dialog, so the other end gets its BYE.
+  struct ByeAtEnd {
+    ProxyEngine* engine;
+    InDialogRequest r;
+    TimePoint now;
+    ~ByeAtEnd() {
+      if (r.bye) engine->reportInDialog(r, now);
+    }
+  } byeAtEnd{this, inDialogRequest(msg), now};
+  if (!byeAtEnd.r.bye) reportInDialog(byeAtEnd.r, now);
   if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
     if (sip->sip_request->rq_method == sip_method_options && refersToUs(sip->sip_request->rq_url))
       return replyStateless(msg, in, 200, "OK");

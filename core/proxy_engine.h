@@ -189,7 +189,13 @@ private:
   void recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now);
   // Dialog events for the policy (proxy_dialogs.cpp).
   void reportInvite(DialogEvent::Kind kind, const Context& ctx, const SipMessage* response, TimePoint now);
-  void reportInDialog(const SipMessage& msg, TimePoint now);
+  struct InDialogRequest {   // what the dialog tracker hears of a request with a To tag
+    bool present = false, bye = false;
+    std::string callId, fromTag, toTag;
+    std::uint32_t cseq = 0;
+  };
+  static InDialogRequest inDialogRequest(const SipMessage& msg);
+  void reportInDialog(const InDialogRequest& r, TimePoint now);
   bool retryElsewhere(Context& ctx, TimePoint now);   // proxy_retry.cpp
   /// What follows the checks for a request that is not a retransmission: route and forward it.
   void proxyRequest(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash, bool resumed,
