@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/guard_config.h"
+#include "core/nat_config.h"
 #include "core/timer_config.h"
 #include "core/transport_config.h"
 #include "health/node_health.h"
@@ -52,6 +53,7 @@ struct Config {
   PersistenceConfig persistence;
   ShutdownConfig shutdown;
   GuardConfig guard;               // limits:, security:, rate_limits: (hostile networks)
+  NatConfig nat;                   // keep-alives to phones behind NAT, STUN, Flow-Timer
 };
 
 /// A configuration error a person can act on: "FILE:LINE: key 'a.b': what is wrong (allowed: …)".

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -217,9 +218,11 @@ void readListen(const Reader& r, const YAML::Node& root, TransportConfig& t) {
       r.fail(node[i], key, "'" + text + "' is not \"transport:host:port\"; allowed: e.g. udp:127.0.0.1:5060, tcp:[::1]:5060");
     ListenAddress l;
     l.transport = parseTransport(r, node[i], key, std::string_view(text).substr(0, colon), text);
-    const auto hp = parseHostPort(r, node[i], key, text, std::string_view(text).substr(colon + 1), std::nullopt);
+    const auto hp = parseHostPort(r, node[i], key, text, std::string_view(text).substr(colon + 1), std::nullopt,
+                                  /*allowName=*/true);
     l.host = hp.host;
     l.port = hp.port;
+    if (hp.isName) l.name = hp.host;
     const auto [first, fresh] = seen.emplace(std::string(transportName(l.transport)) + " " + hp.canonical, i);
     if (!fresh)
       r.fail(node[i], key,
@@ -535,13 +538,30 @@ void readRateLimits(const Reader& r, const YAML::Node& root, RateLimitConfig& x)
   }
 }
 
+void readNat(const Reader& r, const YAML::Node& root, NatConfig& nat) {
+  const YAML::Node n = root["nat"];
+  if (!n) return;
+  r.onlyKeys(n, "nat", {"keepalive_interval_s", "keepalive_method", "max_missed", "remove_unreachable", "stun", "flow_timer"});
+  if (n["keepalive_interval_s"])
+    nat.keepaliveInterval = Seconds(r.integer(n["keepalive_interval_s"], "nat.keepalive_interval_s", 0, 3600));
+  if (n["keepalive_method"]) {
+    const std::string m = r.string(n["keepalive_method"], "nat.keepalive_method");
+    if (m != "options" && m != "crlf") r.fail(n["keepalive_method"], "nat.keepalive_method", "'" + m + "' is not allowed; allowed: options, crlf");
+    nat.method = m == "crlf" ? NatConfig::Method::Crlf : NatConfig::Method::Options;
+  }
+  if (n["max_missed"]) nat.maxMissed = static_cast<std::uint32_t>(r.integer(n["max_missed"], "nat.max_missed", 1, 100));
+  if (n["remove_unreachable"]) nat.removeUnreachable = flag(r, n["remove_unreachable"], "nat.remove_unreachable");
+  if (n["stun"]) nat.stun = flag(r, n["stun"], "nat.stun");
+  if (n["flow_timer"]) nat.flowTimer = flag(r, n["flow_timer"], "nat.flow_timer");
+}
+
 Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError(r.source() + ": the file is empty; required: listen, upstreams");
   r.onlyKeys(root, "", {"listen", "upstreams", "dns", "health", "failover", "registrant_groups", "pacing", "sbc",
                         "credentials", "log", "timers", "limits", "admin", "persistence", "shutdown", "security",
-                        "rate_limits", "tls"});
+                        "rate_limits", "tls", "nat"});
   readListen(r, root, c.transport);
   readUpstreams(r, root, c.upstreams);
 
@@ -570,10 +590,21 @@ Config read(const YAML::Node& root, const Reader& r) {
       c.log.json = f == "json";
     }
     if (log["level"]) {
-      c.log.level = r.string(log["level"], "log.level");
-      static const Keys levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-      if (!levels.count(c.log.level))
-        r.fail(log["level"], "log.level", "'" + c.log.level + "' is not allowed; allowed: trace, debug, info, warn, error, critical, off");
+      const std::string given = r.string(log["level"], "log.level");
+      // spdlog's names, plus the spellings administrators write (syslog's "warning", "err"),
+      // in any case; stored as spdlog's own name.
+      static const std::map<std::string, std::string> levels{
+          {"trace", "trace"}, {"debug", "debug"}, {"info", "info"},         {"warn", "warn"},
+          {"warning", "warn"}, {"error", "error"}, {"err", "error"},        {"critical", "critical"},
+          {"crit", "critical"}, {"fatal", "critical"}, {"off", "off"}, {"none", "off"}};
+      std::string lower = given;
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const auto level = levels.find(lower);
+      if (level == levels.end())
+        r.fail(log["level"], "log.level",
+               "'" + given + "' is not allowed; allowed: trace, debug, info, warn (or warning), error (or err), "
+               "critical, off");
+      c.log.level = level->second;
     }
   }
   if (const YAML::Node t = root["timers"]) readTimers(r, t, c.timers);
@@ -588,6 +619,7 @@ Config read(const YAML::Node& root, const Reader& r) {
   readAccess(r, root, c.guard.access);
   readTls(r, root, c);
   readRateLimits(r, root, c.guard.rate);
+  readNat(r, root, c.nat);
   if (const YAML::Node a = root["admin"]) {
     r.onlyKeys(a, "admin", {"listen"});
     if (!a["listen"]) r.missing(a, "admin.listen", "admin: { listen: \"127.0.0.1:8080\" }");

@@ -81,10 +81,12 @@ bool readBinding(RecordReader& r, Binding& b, TimePoint steadyNow, std::int64_t 
   };
   int how = 0;
   std::size_t contacts = 0;
+  std::string authorization;  // written for readers of older records; lastRegister holds it
   if (!str(b.aor) || !str(b.callId) || !num(b.cseq, 0, UINT32_MAX) || !str(b.lastRegister) ||
-      !str(b.authorization) || !num(how, 0, 2) || !num(contacts, 0, 10000))
+      !str(authorization) || !num(how, 0, 2) || !num(contacts, 0, 10000))
     return false;
   b.lastRegisteredBy = static_cast<RegisteredBy>(how);
+  b.lastRegister = compactRegister(b.lastRegister);  // records written before it was kept compact
   for (std::size_t i = 0; i < contacts; ++i) {
     ContactBinding c;
     std::int64_t regId = -1;
@@ -129,7 +131,7 @@ std::string encodeBinding(const Binding& b, TimePoint steadyNow, std::int64_t wa
   w.put(b.callId);
   w.put(static_cast<std::int64_t>(b.cseq));
   w.put(b.lastRegister);
-  w.put(b.authorization);
+  w.put(b.authorization());
   w.put(static_cast<std::int64_t>(b.lastRegisteredBy));
   w.put(static_cast<std::int64_t>(b.contacts.size()));
   for (const auto& c : b.contacts) {

@@ -4,6 +4,7 @@
 #include "core/flow.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,8 +40,12 @@ struct Binding {
   std::vector<ContactBinding> contacts;
   std::string callId;
   std::uint32_t cseq = 0;
-  std::string lastRegister;          // the last REGISTER that succeeded, as forwarded
-  std::string authorization;         // its Authorization header value, if any
+  /// The last REGISTER that succeeded, as forwarded, less what a replay replaces or does not
+  /// need (Via, User-Agent, Allow, Accept…): request line, From, To, Call-ID, CSeq, Contact,
+  /// Expires, Path, Supported, Authorization… (compactRegister).
+  std::string lastRegister;
+  /// Its Authorization header value, if any (a view into lastRegister).
+  std::string_view authorization() const;
   RegisteredBy lastRegisteredBy = RegisteredBy::Phone;
   std::map<std::string, NodeRegistration, std::less<>> nodes;
 };
@@ -86,6 +91,15 @@ public:
   /// A binding read back from the store at start.
   void restore(Binding b);
 
+  /// Removes the contacts of `aor` registered from `flow` (whatever its TCP connection id),
+  /// and the registrant with them if none is left. Returns the URIs removed.
+  std::vector<std::string> removeFlow(std::string_view aor, const Flow& flow);
+
+  /// Called for each REGISTER outcome that leaves `aor` with contacts registered from `flow`
+  /// (the NAT keep-alives follow registered flows this way).
+  using FlowObserver = std::function<void(const std::string& aor, const Flow& flow, TimePoint now)>;
+  void onRegisteredFlow(FlowObserver observer) { observer_ = std::move(observer); }
+
   /// Change tracking for the store: once on, every registrant added, changed or removed
   /// since the last call is returned (each once).
   void trackChanges() { tracking_ = true; }
@@ -103,7 +117,12 @@ private:
   std::unordered_map<std::string, Binding> bindings_;
   bool tracking_ = false;
   std::unordered_set<std::string> changed_;
+  FlowObserver observer_;
 };
+
+/// A REGISTER as kept for replays: the same bytes without the header lines a replay replaces or
+/// does not need (Via, Max-Forwards is kept, User-Agent, Allow, Accept, Date, Server, Organization).
+std::string compactRegister(std::string_view request);
 
 /// The canonical form of an address of record used as the table's key: "sip:user@host",
 /// lower-case host, no port, parameters or display name.

@@ -1,8 +1,11 @@
 #include "core/network.h"
 
 #include "core/stream_framer.h"
+#include "core/stun.h"
 #include "core/tls_context.h"
+#include "core/udp_batch.h"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -23,10 +26,8 @@ namespace {
 
 Endpoint toEndpoint(const auto& ep) { return Endpoint{ep.address(), ep.port()}; }
 
-// A datagram of nothing but CRLFs is a keep-alive, not a message.
-bool isKeepAliveDatagram(std::string_view d) {
-  return d.find_first_not_of("\r\n") == std::string_view::npos;
-}
+// Batches read per wake-up before other handlers get their turn.
+constexpr int kBatchesPerWakeup = 4;
 
 std::string remoteKey(Transport t, const Endpoint& remote) {
   return std::string(transportName(t)) + " " + remote.str();
@@ -37,8 +38,7 @@ std::string remoteKey(Transport t, const Endpoint& remote) {
 struct Network::UdpListener {
   std::uint16_t index;
   udp::socket socket;
-  udp::endpoint sender;
-  std::array<char, 65536> buffer{};
+  UdpBatch batch;
 };
 
 struct Network::TcpListener {
@@ -158,6 +158,7 @@ private:
         return;
       }
       self->active_ = true;
+      self->net_.sink_.onKeepAlive(self->flow_);  // any bytes are a sign of life, a lone CRLF pong too
       self->framer_.append(std::string_view(self->buffer_.data(), n));
       if (!self->deliver()) return;
       self->watchPartial();
@@ -285,7 +286,7 @@ void Network::start() {
     const std::string where = std::string(transportName(l.transport)) + " " + Endpoint{address, l.port}.str();
     try {
       if (l.transport == Transport::Udp) {
-        auto u = std::make_unique<UdpListener>(UdpListener{index, udp::socket(io_), {}, {}});
+        auto u = std::make_unique<UdpListener>(UdpListener{index, udp::socket(io_), UdpBatch(std::min<std::size_t>(config_.maxMessageBytes + 1, 65536))});
         udp::endpoint ep(address, l.port);
         u->socket.open(ep.protocol());
         if (address.is_v6()) u->socket.set_option(asio::ip::v6_only(true));
@@ -323,16 +324,44 @@ void Network::stop() {
 }
 
 void Network::receiveUdp(UdpListener& l) {
-  l.socket.async_receive_from(asio::buffer(l.buffer), l.sender, [this, &l](const boost::system::error_code& ec, std::size_t n) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      const std::string_view datagram(l.buffer.data(), n);
-      if (isKeepAliveDatagram(datagram)) ++stats_.keepAlives;
-      else sink_.onMessage(datagram, Flow{Transport::Udp, l.index, toEndpoint(l.sender), 0});
+  // Wait for readability, then read what is queued with recvmmsg: asio's own receive would try
+  // a read, and at light load a second one only to hear that nothing more is there.
+  l.socket.async_wait(udp::socket::wait_read, [this, &l](const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted || !l.socket.is_open()) return;
+    for (int round = 0; round < kBatchesPerWakeup; ++round) {
+      const int n = l.batch.receive(l.socket.native_handle());
+      // Errors are ICMP errors of earlier sends (ECONNREFUSED and friends): keep receiving.
+      // One longer than the largest message allowed arrives cut to one byte more: refused as too large.
+      for (int i = 0; i < n && l.socket.is_open(); ++i)
+        onDatagram(l, l.batch.datagram(static_cast<unsigned>(i)), l.batch.from(static_cast<unsigned>(i)));
+      if (n >= 0 && n < static_cast<int>(UdpBatch::kSize)) break;  // the queue was empty
     }
-    // ICMP errors surface here as ECONNREFUSED and friends: keep receiving.
-    receiveUdp(l);
+    if (l.socket.is_open()) receiveUdp(l);
   });
+}
+
+void Network::onDatagram(UdpListener& l, std::string_view datagram, const Endpoint& from) {
+  const Flow flow{Transport::Udp, l.index, from, 0};
+  switch (classifyDatagram(datagram)) {
+  case DatagramKind::Sip: return sink_.onMessage(datagram, flow);
+  case DatagramKind::CrlfKeepAlive:
+    ++stats_.keepAlives;
+    return sink_.onKeepAlive(flow);
+  case DatagramKind::StunBindingRequest:
+    if (stun_) {
+      if (const auto response = stunBindingResponse(datagram, flow.remote)) {
+        ++stats_.stunAnswered;
+        sink_.onKeepAlive(flow);
+        boost::system::error_code ec;
+        l.socket.send_to(asio::buffer(*response), udp::endpoint(from.address, from.port), 0, ec);
+        if (ec) ++stats_.sendErrors;
+        return;
+      }
+    }
+    ++stats_.dropped[stun_ ? "stun request malformed" : "stun off"];
+    return;
+  case DatagramKind::StunOther: ++stats_.dropped["stun not a binding request"]; return;
+  }
 }
 
 void Network::acceptTcp(TcpListener& l) {

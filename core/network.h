@@ -26,6 +26,9 @@ class MessageSink {
 public:
   virtual ~MessageSink() = default;
   virtual void onMessage(std::string_view bytes, const Flow& flow) = 0;
+  /// Something that is not a message arrived on `flow`: a CRLF keep-alive or pong, a STUN
+  /// request, stream bytes (a phone's sign of life for NAT keep-alives).
+  virtual void onKeepAlive(const Flow& flow) { (void)flow; }
 };
 
 /// What the proxy needs from the transports: send on a flow, find a flow to an address.
@@ -65,6 +68,9 @@ public:
   /// IP address): the host its URI names.
   void setTlsServerName(const Endpoint& remote, std::string name) { serverNames_[remote.str()] = std::move(name); }
 
+  /// Whether STUN Binding requests on the UDP sockets are answered (RFC 5626 §4.4.2).
+  void setStun(bool answer) { stun_ = answer; }
+
   /// Banned sources are refused at accept; none if unset.
   void setGuard(Guard* guard) { guard_ = guard; }
 
@@ -74,6 +80,7 @@ private:
   struct TcpListener;
 
   void receiveUdp(UdpListener& l);
+  void onDatagram(UdpListener& l, std::string_view datagram, const Endpoint& from);
   void acceptTcp(TcpListener& l);
   void adopt(std::shared_ptr<TcpConnection> c);
   bool admitConnection(const Endpoint& remote);
@@ -91,6 +98,7 @@ private:
   std::uint64_t nextConnectionId_ = 1;
   std::unordered_map<std::string, std::size_t> perSource_;  // address → open connections
   Guard* guard_ = nullptr;
+  bool stun_ = true;
   std::unique_ptr<boost::asio::ssl::context> tlsServer_;  // the tls: listeners'
   std::unique_ptr<boost::asio::ssl::context> tlsClient_;  // connections to TLS upstreams
   std::unordered_map<std::string, std::string> serverNames_;

@@ -1,6 +1,7 @@
 #include "core/proxy_engine.h"
 
 #include "core/flow_token.h"
+#include "core/outbound.h"
 #include "core/proxy_context.h"
 #include "core/sip_builder.h"
 #include "core/sip_uri.h"
@@ -303,6 +304,7 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
   } else if (ctx->isRegister && status < 300) {
     recordRegistration(*ctx, msg, now);
     capPhoneExpiry(msg);
+    if (ctx->forwarded) addFlowTimer(msg, *ctx->forwarded, config_.flowTimer);
   }
   if (status == 100) return;  // hop by hop: we sent our own
   if (ctx->finalSent && !(ctx->isInvite && status < 300)) return;  // one final per transaction, except 2xx to INVITE

@@ -97,6 +97,7 @@ struct ProxyConfig {
   std::size_t maxMessageBytes = 65535;
   Seconds timerC{180};          // RFC 3261 §16.6 step 11: INVITE with provisional but no final
   Seconds maxPhoneExpires{0};   // cap on the registration expiry told to phones (0: none)
+  Seconds flowTimer{0};         // Flow-Timer for outbound phones' 2xx to REGISTER (0: none)
 };
 
 /// RFC 3261 §16 transaction-stateful proxy between phones and upstream nodes. Requests from

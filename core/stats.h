@@ -17,6 +17,7 @@ struct Stats {
   std::uint64_t tcpConnectionsRefused = 0;
   std::uint64_t tcpIdleClosed = 0;
   std::uint64_t keepAlives = 0;
+  std::uint64_t stunAnswered = 0;         // STUN Binding requests answered on UDP (RFC 5626 keep-alives)
   std::uint64_t sendErrors = 0;
   std::uint64_t responsesDropped = 0;     // not ours, no route back, malformed
   std::uint64_t retransmissionsAbsorbed = 0;

@@ -11,8 +11,11 @@ namespace switchback {
 
 struct ListenAddress {
   Transport transport = Transport::Udp;
-  std::string host;                  // an IPv4 or IPv6 literal
+  std::string host;                  // an IPv4 or IPv6 literal (once a name is resolved)
   std::uint16_t port = 5060;
+  /// The DNS name the address was given as, if any: resolved to `host` at start and at a reload
+  /// (a container knows its own name, not the address its network hands it).
+  std::string name;
 
   bool operator==(const ListenAddress&) const = default;
 };

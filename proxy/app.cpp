@@ -1,4 +1,5 @@
 #include "proxy/app.h"
+#include "proxy/listen_names.h"
 
 #include "core/sip_builder.h"
 #include "proxy/logging.h"
@@ -45,6 +46,7 @@ ProxyConfig proxyConfig(const Config& c) {
   p.timers = c.timers;
   p.maxMessageBytes = c.transport.maxMessageBytes;
   p.maxPhoneExpires = c.routing.sbc.maxPhoneExpires;
+  if (c.nat.flowTimer) p.flowTimer = c.nat.keepaliveInterval;
   return p;
 }
 
@@ -59,6 +61,11 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
   engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, policy_, bindings_, stats_,
                                           [] { return Clock::now(); });
   engine_->setGuard(&guard_);
+  nat_ = std::make_unique<NatKeeper>(config_.nat, bindings_, [this](const Flow& f, std::string_view contact, bool options) {
+    sendKeepAlive(f, contact, options);
+  });
+  bindings_.onRegisteredFlow([this](const std::string& aor, const Flow& f, TimePoint now) { nat_->watch(aor, f, now); });
+  network_.setStun(config_.nat.stun);
   nameTlsNodes(network_, nodes_, config_.upstreams);
   network_.setGuard(&guard_);
   health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
@@ -138,6 +145,7 @@ void App::tick() {
     if (!policy_.draining()) {  // no new probes or re-registrations once draining
       health_.tick(now);
       reregistrar_->tick(now);
+      nat_->tick(now);
     }
     tick();
   });
@@ -162,6 +170,7 @@ void App::purge() {
     const TimePoint now = Clock::now();
     if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
     router_.everySecond(now);
+    reportUnreachable(now);
     guard_.expire(now);
     refreshDns(now);
     purge();
@@ -180,7 +189,10 @@ void App::restoreBindings() {
     }
     // A connection id names a connection of the process that wrote it; here it would name
     // another phone's. The phone's address still finds its connection if it reconnects.
-    for (auto& c : b->contacts) c.flow.connection = 0;
+    for (auto& c : b->contacts) {
+      c.flow.connection = 0;
+      nat_->watch(aor, c.flow, started);
+    }
     bindings_.restore(std::move(*b));
     ++restored;
   }
@@ -244,6 +256,7 @@ void App::reload() {
   NodeTable::Resolved resolved;
   try {
     fresh = loadConfigFile(configPath_);
+    resolveListenNames(fresh.transport.listen);
     std::vector<std::tuple<std::string, Transport, std::optional<std::uint16_t>>> names;
     for (const auto& u : fresh.upstreams)
       if (u.hostIsName) names.emplace_back(u.host, u.transport, u.portGiven ? std::optional<std::uint16_t>(u.port) : std::nullopt);
@@ -289,6 +302,8 @@ void App::reload() {
     reregistrar_->reconfigure(fresh.routing.pacing, fresh.routing.credentials);
     fresh.transport.maxMessageBytes = config_.transport.maxMessageBytes;  // the receive buffers' size
     engine_->reconfigure(proxyConfig(fresh));
+    nat_->reconfigure(fresh.nat, started);
+    network_.setStun(fresh.nat.stun);
     fresh.guard.limits = config_.guard.limits;  // 'limits' take effect at the next restart (above)
     if (!(fresh.guard == config_.guard)) {
       guard_.reconfigure(fresh.guard);
@@ -376,7 +391,7 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
   const StatusView view{stats_, bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
                         network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, policy_.draining(),
                         store_ ? std::optional<BindingStore::Counters>(store_->counters()) : std::nullopt,
-                        config_.routing.pacing.registrationsPerSecond}, &guard_};
+                        config_.routing.pacing.registrationsPerSecond}, &guard_, nat_.get()};
   const auto q = target.find('?');
   const std::string path = target.substr(0, q);
   const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);
@@ -403,6 +418,7 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
     if (!anyUsable) return {503, "text/plain", "live, not ready: no upstream node is usable\n"};
     return {200, "text/plain", "ok\n"};
   }
+  if (path == "/") return {200, "text/html; charset=utf-8", renderStatusPage(view)};
   if (path == "/metrics") return {200, "text/plain; version=0.0.4", renderMetrics(view)};
   if (path == "/status") return {200, "application/json", renderStatusJson(view)};
   if (path == "/status/bindings") {

@@ -3,6 +3,7 @@
 #include "conf/config.h"
 #include "core/binding_store.h"
 #include "core/binding_table.h"
+#include "core/nat_keeper.h"
 #include "core/network.h"
 #include "core/proxy_engine.h"
 #include "core/stats.h"
@@ -32,7 +33,15 @@ public:
   int run();
 
 private:
-  void onMessage(std::string_view bytes, const Flow& flow) override { engine_->onMessage(bytes, flow); }
+  void onMessage(std::string_view bytes, const Flow& flow) override {
+    nat_->heard(flow);
+    engine_->onMessage(bytes, flow);
+  }
+  void onKeepAlive(const Flow& flow) override { nat_->heard(flow); }
+  // NAT keep-alives (app_nat.cpp).
+  void sendKeepAlive(const Flow& flow, std::string_view contact, bool options);
+  void reportUnreachable(TimePoint now);
+  void removeUnreachable(const NatKeeper::Unreachable& u, TimePoint now);
   void waitForSignal();
   void tick();
   void probe(const UpstreamNode& node, std::function<void(int)> answered);
@@ -66,6 +75,7 @@ private:
   DrainingPolicy policy_;
   Network network_;
   std::unique_ptr<ProxyEngine> engine_;
+  std::unique_ptr<NatKeeper> nat_;
   std::unique_ptr<Reregistrar> reregistrar_;
   std::unique_ptr<BindingStore> store_;
   std::unique_ptr<AdminServer> admin_;

@@ -1,8 +1,11 @@
 #include "conf/config.h"
 #include "proxy/app.h"
+#include "proxy/healthcheck.h"
+#include "proxy/listen_names.h"
 #include "proxy/logging.h"
 #include "health/dns_resolver.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -18,6 +21,8 @@ Options:
   --config FILE         run with this YAML configuration
   --check-config FILE   validate the configuration, print the result, exit (0 valid, 2 invalid)
   --log-format FORMAT   text (default) or json: one JSON object per line (overrides log.format)
+  --healthcheck [ADDR]  GET /healthz from a running Switchback's admin endpoint ADDR (HOST:PORT;
+                        default $SWITCHBACK_ADMIN, else 127.0.0.1:8080), exit 0 if it is ready
   --version             print the version and exit
   --help                print this help and exit
 )";
@@ -37,6 +42,10 @@ int main(int argc, char** argv) {
     if (arg == "--version") {
       std::cout << "switchback " << SWITCHBACK_VERSION << "\n";
       return 0;
+    }
+    if (arg == "--healthcheck") {
+      const char* env = std::getenv("SWITCHBACK_ADMIN");
+      return switchback::runHealthcheck(i + 1 < argc ? argv[i + 1] : env && *env ? env : "127.0.0.1:8080");
     }
     if ((arg == "--config" || arg == "--check-config") && i + 1 < argc) {
       checkOnly = arg == "--check-config";
@@ -77,6 +86,7 @@ int main(int argc, char** argv) {
   switchback::setupLogging(config.log);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   try {
+    switchback::resolveListenNames(config.transport.listen);
     // Upstreams given by DNS name are resolved (RFC 3263) before anything listens.
     std::vector<std::tuple<std::string, switchback::Transport, std::optional<std::uint16_t>>> names;
     for (const auto& u : config.upstreams)

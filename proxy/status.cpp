@@ -1,5 +1,6 @@
 #include "proxy/status.h"
 
+#include <cstdio>
 #include <map>
 
 namespace switchback {
@@ -29,12 +30,6 @@ std::string jsonEscape(std::string_view s) {
   return out;
 }
 
-namespace {
-
-long secondsUntil(TimePoint t, TimePoint now) {
-  return static_cast<long>(std::chrono::duration_cast<Seconds>(t - now).count());
-}
-
 std::map<std::string, std::size_t> registeredByNode(const StatusView& v) {
   std::map<std::string, std::size_t> byNode;
   for (const auto& n : v.nodes.nodes()) byNode[n.name] = 0;
@@ -43,6 +38,23 @@ std::map<std::string, std::size_t> registeredByNode(const StatusView& v) {
       if (reg.registered) ++byNode[name];
   });
   return byNode;
+}
+
+std::map<std::string, std::size_t> signalingByNode(const StatusView& v) {
+  std::map<std::string, std::size_t> signaling;
+  if (!v.router) return signaling;
+  for (const auto& n : v.nodes.nodes()) signaling[n.name] = 0;
+  v.bindings.forEach([&](const Binding& b) {
+    if (const auto node = v.router->currentNode(b.aor); node && *node < v.nodes.nodes().size())
+      ++signaling[v.nodes.nodes()[*node].name];
+  });
+  return signaling;
+}
+
+namespace {
+
+long secondsUntil(TimePoint t, TimePoint now) {
+  return static_cast<long>(std::chrono::duration_cast<Seconds>(t - now).count());
 }
 
 /// Per node: registrants registered there, and known there but no longer registered
@@ -93,15 +105,8 @@ std::string renderStatusJson(const StatusView& v) {
   const Stats& s = v.stats;
   out += "},\"signaling_by_node\":{";
   if (v.router) {
-    // Where each registrant's new dialogs go now (the advisory's "current working node").
-    std::map<std::string, std::size_t> signaling;
-    for (const auto& n : v.nodes.nodes()) signaling[n.name] = 0;
-    v.bindings.forEach([&](const Binding& b) {
-      if (const auto node = v.router->currentNode(b.aor); node && *node < v.nodes.nodes().size())
-        ++signaling[v.nodes.nodes()[*node].name];
-    });
     first = true;
-    for (const auto& [name, count] : signaling) out += (first ? "" : ",") + jsonEscape(name) + ":" + std::to_string(count), first = false;
+    for (const auto& [name, count] : signalingByNode(v)) out += (first ? "" : ",") + jsonEscape(name) + ":" + std::to_string(count), first = false;
   }
   out += "}},\"failover\":{\"failovers\":" + std::to_string(v.router ? v.router->failovers() : 0) +
          ",\"failbacks\":" + std::to_string(v.router ? v.router->failbacks() : 0) +
@@ -134,7 +139,8 @@ std::string renderStatusJson(const StatusView& v) {
          ",\"messages_out\":" + std::to_string(s.messagesOut) + ",\"parse_errors\":" + std::to_string(s.parseErrors) +
          ",\"oversized\":" + std::to_string(s.oversized) + ",\"stream_errors\":" + std::to_string(s.streamErrors) +
          ",\"responses_dropped\":" + std::to_string(s.responsesDropped) +
-         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}," + renderGuardJson(v) + "}\n";
+         ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}," + renderGuardJson(v) + "," +
+         renderNatJson(v) + "}\n";
   return out;
 }
 
@@ -143,7 +149,7 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
   if (b == nullptr) return {};
   std::string out = "{\"aor\":" + jsonEscape(b->aor) + ",\"call_id\":" + jsonEscape(b->callId) +
                     ",\"cseq\":" + std::to_string(b->cseq) +
-                    ",\"has_authorization\":" + (b->authorization.empty() ? "false" : "true") + ",\"contacts\":[";
+                    ",\"has_authorization\":" + (b->authorization().empty() ? "false" : "true") + ",\"contacts\":[";
   bool first = true;
   for (const auto& c : b->contacts) {
     if (!first) out += ",";
@@ -152,7 +158,8 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
            ",\"instance\":" + jsonEscape(c.instance) +
            ",\"reg_id\":" + (c.regId ? std::to_string(*c.regId) : "null") +
            ",\"flow\":{\"transport\":" + jsonEscape(transportName(c.flow.transport)) +
-           ",\"remote\":" + jsonEscape(c.flow.remote.str()) + ",\"connection\":" + std::to_string(c.flow.connection) + "}}";
+           ",\"remote\":" + jsonEscape(c.flow.remote.str()) + ",\"connection\":" + std::to_string(c.flow.connection) +
+           "},\"reachable\":" + (v.nat && v.nat->unreachable(c.flow) ? "false" : "true") + "}";
   }
   out += "],\"nodes\":{";
   first = true;
@@ -202,13 +209,20 @@ std::string renderMetrics(const StatusView& v) {
   gauge("switchback_contacts", "Contacts in the binding table", v.bindings.contactCount());
   out += "# HELP switchback_bindings_registered Registrants registered per upstream node\n# TYPE switchback_bindings_registered gauge\n";
   appendCounterMap(out, "switchback_bindings_registered", "node", registeredByNode(v));
+  if (v.router) {
+    out += "# HELP switchback_registrants_signaling Registrants whose new dialogs go to each node now\n# TYPE switchback_registrants_signaling gauge\n";
+    appendCounterMap(out, "switchback_registrants_signaling", "node", signalingByNode(v));
+  }
   out += "# HELP switchback_node_up Whether an upstream node is usable (1) or not (0)\n# TYPE switchback_node_up gauge\n";
   for (const auto& n : v.nodes.nodes())
     out += "switchback_node_up{node=" + jsonEscape(n.name) + "} " + (v.health.usable(n.index, v.now) ? "1" : "0") + "\n";
-  out += "# HELP switchback_probe_latency_ms Latency of the last answered OPTIONS probe\n# TYPE switchback_probe_latency_ms gauge\n";
+  out += "# HELP switchback_probe_latency_seconds Latency of the last answered OPTIONS probe\n# TYPE switchback_probe_latency_seconds gauge\n";
   for (const auto& n : v.nodes.nodes())
-    if (auto l = v.health.lastProbeLatency(n.index))
-      out += "switchback_probe_latency_ms{node=" + jsonEscape(n.name) + "} " + std::to_string(l->count()) + "\n";
+    if (auto l = v.health.lastProbeLatency(n.index)) {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.3f", static_cast<double>(l->count()) / 1000.0);
+      out += "switchback_probe_latency_seconds{node=" + jsonEscape(n.name) + "} " + seconds + "\n";
+    }
   out += "# HELP switchback_bindings Registrants known per upstream node, by registration state\n# TYPE switchback_bindings gauge\n";
   for (const auto& [key, n] : bindingsByNodeState(v))
     out += "switchback_bindings{node=" + jsonEscape(key.first) + ",state=" + jsonEscape(key.second) + "} " + std::to_string(n) + "\n";
@@ -253,6 +267,7 @@ std::string renderMetrics(const StatusView& v) {
     gauge("switchback_store_queued_batches", "Batches waiting for the store's writer", v.app.store->queued);
   }
   appendGuardMetrics(out, v);
+  appendNatMetrics(out, v);
   return out;
 }
 

@@ -3,12 +3,14 @@
 #include "core/binding_store.h"
 #include "core/binding_table.h"
 #include "core/guard.h"
+#include "core/nat_keeper.h"
 #include "core/stats.h"
 #include "health/health_monitor.h"
 #include "health/node_table.h"
 #include "routing/failover_router.h"
 #include "routing/reregistrar.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,9 +39,16 @@ struct StatusView {
   TimePoint now;
   AppStatus app{};
   const Guard* guard = nullptr;    // hostile-network state: bans, drops (security_status.cpp)
+  const NatKeeper* nat = nullptr;  // keep-alives to phones behind NAT (nat_status.cpp)
 };
 
 std::string renderStatusJson(const StatusView& v);
+/// The status page (GET /): server-rendered HTML that refreshes itself (status_page.cpp).
+std::string renderStatusPage(const StatusView& v);
+/// Registrants registered on each node, by node name (every node listed).
+std::map<std::string, std::size_t> registeredByNode(const StatusView& v);
+/// Registrants whose new dialogs go to each node now (the advisory's "current working node").
+std::map<std::string, std::size_t> signalingByNode(const StatusView& v);
 /// One registrant; empty if unknown.
 std::string renderBindingJson(const StatusView& v, std::string_view aor);
 std::string renderMetrics(const StatusView& v);
@@ -50,5 +59,10 @@ std::string jsonEscape(std::string_view s);
 std::string renderGuardJson(const StatusView& v);
 /// The hostile-network metrics: drops by reason, bans, banned sources.
 void appendGuardMetrics(std::string& out, const StatusView& v);
+
+/// The "nat" object of /status: keep-alives sent and missed, flows kept open, unreachable phones.
+std::string renderNatJson(const StatusView& v);
+/// The NAT keep-alive and STUN metrics.
+void appendNatMetrics(std::string& out, const StatusView& v);
 
 } // namespace switchback

@@ -1,5 +1,7 @@
 #include "routing/failover_router.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace switchback {
@@ -84,12 +86,24 @@ RegistrantState FailoverRouter::stateOf(std::string_view aor) const {
   return it == registrants_.end() ? RegistrantState{} : it->second.state;
 }
 
-void FailoverRouter::logMoves() {
+void FailoverRouter::logMoves(TimePoint now) {
   // One line per kind of move and second, not one per registrant: a failover of 10,000
   // phones is one event to the operator.
-  for (const auto& [m, count] : moves_)
+  for (const auto& [m, count] : moves_) {
     spdlog::warn("{} from '{}' to '{}' ({}): {} registrants moved", m.failover ? "failover" : "failback", m.from, m.to,
                  m.failover ? m.reason : "failBack.mode " + m.reason, count);
+    auto wave = std::find_if(recentMoves_.rbegin(), recentMoves_.rend(), [&](const MoveEvent& e) {
+      return e.failover == m.failover && e.from == m.from && e.to == m.to && e.reason == m.reason &&
+             now - e.last <= Seconds(2);
+    });
+    if (wave != recentMoves_.rend()) {
+      wave->last = now;
+      wave->registrants += count;
+      continue;
+    }
+    recentMoves_.push_back({now, now, m.failover, m.from, m.to, m.reason, count});
+    if (recentMoves_.size() > kMoveHistory) recentMoves_.pop_front();
+  }
   moves_.clear();
 }
 
@@ -332,7 +346,7 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
 }
 
 void FailoverRouter::everySecond(TimePoint now) {
-  logMoves();
+  logMoves(now);
   // Registrants whose bindings expired and who are in no call are forgotten.
   dialogs_.expire(now);
   std::erase_if(registrants_, [&](const auto& entry) {

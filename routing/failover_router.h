@@ -10,6 +10,7 @@
 #include "routing/reregistrar.h"
 #include "routing/routing_config.h"
 
+#include <deque>
 #include <functional>
 #include <string>
 #include <map>
@@ -61,6 +62,16 @@ public:
   /// By reason: "node down", "registered elsewhere"; failbacks by failBack.mode.
   const std::map<std::string, std::uint64_t>& failoversByReason() const { return failoversByReason_; }
   const std::map<std::string, std::uint64_t>& failbacksByReason() const { return failbacksByReason_; }
+  /// Moves of one kind between two nodes, newest last (at most kMoveHistory): a paced wave is one
+  /// event, from its first second's moves to its last (seconds with moves, no gap longer than 2 s).
+  struct MoveEvent {
+    TimePoint first, last;
+    bool failover;
+    std::string from, to, reason;
+    std::size_t registrants;
+  };
+  static constexpr std::size_t kMoveHistory = 50;
+  const std::deque<MoveEvent>& recentMoves() const { return recentMoves_; }
   /// The node a registrant's signaling goes to now, if known.
   std::optional<std::size_t> currentNode(const std::string& aor) const;
 
@@ -78,7 +89,7 @@ private:
   std::vector<NodeView> views(std::string_view aor, TimePoint now) const;
   std::optional<std::size_t> indexOf(std::string_view node) const;
   void moveTo(std::string_view aor, Registrant& r, std::size_t node, TimePoint now);
-  void logMoves();
+  void logMoves(TimePoint now);
   void registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now);
   void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result, TimePoint now);
   NextHop hop(std::size_t i) const;
@@ -112,6 +123,7 @@ private:
     auto operator<=>(const Move&) const = default;
   };
   std::map<Move, std::size_t> moves_;   // logged once a second
+  std::deque<MoveEvent> recentMoves_;
 };
 
 } // namespace switchback

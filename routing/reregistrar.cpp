@@ -1,5 +1,6 @@
 #include "routing/reregistrar.h"
 
+#include "core/outbound.h"
 #include "core/register_outcome.h"
 #include "core/sofia.h"
 
@@ -10,25 +11,10 @@ namespace switchback {
 
 namespace {
 
-// The last successful REGISTER, as Switchback now sends it itself: our Via alone, the next
-// CSeq, a fresh Max-Forwards; Call-ID, Contact, Path and Authorization as they were.
+// The last successful REGISTER, as Switchback now sends it itself (core/outbound.h).
 std::string replayRequest(const std::string& lastRegister, const std::string& via, std::uint32_t cseq, std::size_t max) {
-  SipMessage::ParseError error;
-  auto msg = SipMessage::parse(lastRegister, max, error);
-  if (!msg) return {};
-  sip_t* sip = msg->sip();
-  auto* pub = reinterpret_cast<msg_pub_t*>(sip);
-  while (sip->sip_via) msg_header_remove(msg->msg(), pub, reinterpret_cast<msg_header_t*>(sip->sip_via));
-  msg_header_insert(msg->msg(), pub, reinterpret_cast<msg_header_t*>(sip_via_make(msg->home(), via.c_str())));
-  if (sip->sip_cseq) {
-    auto* fresh = sip_cseq_create(msg->home(), cseq, sip_method_register, nullptr);
-    msg_header_replace(msg->msg(), pub, reinterpret_cast<msg_header_t*>(sip->sip_cseq), reinterpret_cast<msg_header_t*>(fresh));
-  }
-  if (sip->sip_max_forwards) {
-    sip->sip_max_forwards->mf_count = 70;
-    msg_fragment_clear(sip->sip_max_forwards->mf_common);
-  }
-  return msg->serialize();
+  auto msg = replayOf(lastRegister, via, cseq, max);
+  return msg ? msg->serialize() : std::string();
 }
 
 // The same request asking for `seconds`: Expires and every Contact's expires (a 423's Min-Expires).

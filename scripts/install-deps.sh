@@ -7,6 +7,7 @@ packages=(
   libsofia-sip-ua-dev libboost-dev libspdlog-dev libyaml-cpp-dev libsqlite3-dev catch2
   kamailio sip-tester dnsmasq-base python3 curl gnuplot-nox
   clang-14 libclang-rt-14-dev libssl-dev openssl socat
+  prometheus chromium python3-jsonschema podman-compose
 )
 missing=()
 for p in "${packages[@]}"; do

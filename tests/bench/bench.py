@@ -411,7 +411,10 @@ def memory_phase(bench, args, reg_rate):
     count = args.memory_bindings
     print(f"memory: {count} bindings", flush=True)
     registrar = bench.kamailio("mem-registrar", shm_mb=max(64, count // 200))
-    sb = bench.switchback([("primary", registrar.uri)], tcp=False, name="switchback-mem")
+    # Keep-alives on, so their per-flow state is counted; CRLF ones, because the SIPp phones are
+    # gone once registered and OPTIONS to them would leave transactions retransmitting.
+    sb = bench.switchback([("primary", registrar.uri)], tcp=False, name="switchback-mem",
+                          extra_yaml="nat: { keepalive_interval_s: 25, keepalive_method: crlf }\n")
     time.sleep(1)
     rss0 = rss_kib(sb.process.pid)
     pools = user_pools(bench, "m", count, args.sipp)

@@ -64,6 +64,16 @@ admin: { listen: "127.0.0.1:9090" }
   CHECK(c.admin.port == 9090);
 }
 
+TEST_CASE("log.level takes the names administrators write, in any case", "[config]") {
+  const std::pair<const char*, const char*> spellings[] = {
+      {"warning", "warn"}, {"WARNING", "warn"}, {"warn", "warn"},   {"err", "error"},       {"Error", "error"},
+      {"crit", "critical"}, {"off", "off"},     {"Debug", "debug"}, {"trace", "trace"}};
+  for (const auto& [written, level] : spellings) {
+    INFO(written);
+    CHECK(loadConfigString(kMinimal + "log: { level: " + written + " }\n").log.level == level);
+  }
+}
+
 TEST_CASE("optional keys take their defaults", "[config]") {
   const Config c = loadConfigString(kMinimal);
   CHECK(c.log.level == "info");
@@ -130,8 +140,8 @@ TEST_CASE("listen addresses", "[config]") {
   CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1:0\"]\n" + kUpstream), Contains("test.yaml:1: listen[0]") && Contains("has port 0; allowed: 1-65535"));
   CHECK_THAT(errorOf("listen: [\"udp:127.0.0.1\"]\n" + kUpstream),
              Contains("test.yaml:1: listen[0]: 'udp:127.0.0.1' has no port; allowed: HOST:PORT with PORT 1-65535"));
-  CHECK_THAT(errorOf("listen: [\"udp:example.com:5060\"]\n" + kUpstream),
-             Contains("test.yaml:1: listen[0]: 'udp:example.com:5060' has host 'example.com'; allowed: an IPv4 address or a bracketed IPv6 address"));
+  CHECK_THAT(errorOf("listen: [\"udp:bad_host!:5060\"]\n" + kUpstream),
+             Contains("test.yaml:1: listen[0]: 'udp:bad_host!:5060' has host 'bad_host!'; allowed: an IPv4 address, a bracketed IPv6 address or a DNS name"));
   CHECK_THAT(errorOf("listen: [\"127.0.0.1\"]\n" + kUpstream),
              Contains("test.yaml:1: listen[0]: '127.0.0.1' is not \"transport:host:port\"; allowed: e.g. udp:127.0.0.1:5060"));
 }
@@ -183,7 +193,8 @@ TEST_CASE("values out of range state the range", "[config]") {
   CHECK_THAT(errorOf(kMinimal + "limits: { tcp_idle_timeout_s: 86401 }\n"),
              Contains("test.yaml:4: limits.tcp_idle_timeout_s: '86401' is not allowed; allowed: 1-86400"));
   CHECK_THAT(errorOf(kMinimal + "log: { level: loud }\n"),
-             Contains("test.yaml:4: log.level: 'loud' is not allowed; allowed: trace, debug, info, warn, error, critical, off"));
+             Contains("test.yaml:4: log.level: 'loud' is not allowed; allowed: trace, debug, info, warn (or warning), "
+                      "error (or err), critical, off"));
   CHECK_THAT(errorOf(kMinimal + "admin: { listen: \"localhost:80\" }\n"),
              Contains("test.yaml:4: admin.listen: 'localhost:80' has host 'localhost'; allowed: an IPv4 address or a bracketed IPv6 address"));
   CHECK_THAT(errorOf(kMinimal + "admin: { listen: \"127.0.0.1:65536\" }\n"),

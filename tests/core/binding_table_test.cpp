@@ -17,7 +17,8 @@ RegisterOutcome outcome(const std::string& contact, std::uint32_t expires, const
   o.grantedContacts.push_back("<" + contact + ">;expires=" + std::to_string(expires));
   o.callId = "cid";
   o.cseq = 2;
-  o.request = "REGISTER ...";
+  o.request = "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK1\r\n"
+              "Authorization: Digest username=\"u1\"\r\nUser-Agent: phone\r\nContent-Length: 0\r\n\r\n";
   o.authorization = "Digest username=\"u1\"";
   return o;
 }
@@ -34,7 +35,10 @@ TEST_CASE("a 2xx to REGISTER creates a binding registered on that node", "[bindi
   REQUIRE(b->contacts.size() == 1);
   CHECK(b->contacts[0].expires == t0 + 3600s);
   CHECK(b->contacts[0].flow.remote.port == 40000);
-  CHECK(b->authorization == "Digest username=\"u1\"");
+  CHECK(b->authorization() == "Digest username=\"u1\"");
+  // Kept for replays without what a replay replaces (Via) or does not need (User-Agent).
+  CHECK(b->lastRegister == "REGISTER sip:example.com SIP/2.0\r\nAuthorization: Digest username=\"u1\"\r\n"
+                           "Content-Length: 0\r\n\r\n");
   CHECK(b->cseq == 2);
   REQUIRE(b->nodes.count("primary"));
   CHECK(b->nodes.at("primary").registered);
@@ -106,4 +110,27 @@ TEST_CASE("the same instance and reg-id replaces its old contact", "[bindings]")
 TEST_CASE("address-of-record keys are canonical", "[bindings]") {
   CHECK(canonicalAor("sip", "alice", "Example.COM") == "sip:alice@example.com");
   CHECK(canonicalAor("", "bob", "h") == "sip:bob@h");
+}
+
+TEST_CASE("a REGISTER is kept for replays without Via, User-Agent and the like, folded lines too", "[bindings]") {
+  const std::string request = "REGISTER sip:example.com SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKsb1\r\n"
+                              "v: SIP/2.0/UDP 10.0.0.1:5062;branch=z9hG4bK1,\r\n"
+                              " SIP/2.0/UDP 10.0.0.2:5062;branch=z9hG4bK2\r\n"
+                              "From: <sip:u1@example.com>;tag=1\r\nTo: <sip:u1@example.com>\r\nCall-ID: c\r\n"
+                              "CSeq: 2 REGISTER\r\nContact: <sip:u1@10.0.0.1:5062>;reg-id=1\r\n"
+                              "Allow: INVITE, ACK\r\nUser-Agent: Phone 1.0\r\nPath: <sip:tok@127.0.0.1;lr>\r\n"
+                              "Authorization: Digest username=\"u1\", realm=\"example.com\"\r\n"
+                              "Via-Extra: kept\r\nContent-Length: 0\r\n\r\n";
+  const std::string kept = compactRegister(request);
+  CHECK(kept == "REGISTER sip:example.com SIP/2.0\r\n"
+                "From: <sip:u1@example.com>;tag=1\r\nTo: <sip:u1@example.com>\r\nCall-ID: c\r\n"
+                "CSeq: 2 REGISTER\r\nContact: <sip:u1@10.0.0.1:5062>;reg-id=1\r\n"
+                "Path: <sip:tok@127.0.0.1;lr>\r\nAuthorization: Digest username=\"u1\", realm=\"example.com\"\r\n"
+                "Via-Extra: kept\r\nContent-Length: 0\r\n\r\n");
+  Binding b;
+  b.lastRegister = kept;
+  CHECK(b.authorization() == "Digest username=\"u1\", realm=\"example.com\"");
+  b.lastRegister = "REGISTER sip:example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+  CHECK(b.authorization().empty());
 }

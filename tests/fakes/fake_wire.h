@@ -21,8 +21,8 @@ public:
   };
 
   FakeWire() {
-    listeners_.push_back(ListenAddress{Transport::Udp, "127.0.0.1", 5060});
-    listeners_.push_back(ListenAddress{Transport::Tcp, "127.0.0.1", 5060});
+    listeners_.push_back(ListenAddress{Transport::Udp, "127.0.0.1", 5060, {}});
+    listeners_.push_back(ListenAddress{Transport::Tcp, "127.0.0.1", 5060, {}});
   }
 
   bool send(const Flow& flow, std::string_view bytes) override {

@@ -74,6 +74,22 @@ def http_get(address, path, timeout=5):
         return e.code, e.read().decode(errors="replace")
 
 
+def port_bound(port):
+    """Whether some socket on this machine is bound to UDP port `port`, or listens on TCP port
+    `port` (IPv4 or IPv6)."""
+    for table, listen_only in (("udp", False), ("udp6", False), ("tcp", True), ("tcp6", True)):
+        try:
+            with open(f"/proc/net/{table}") as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if int(fields[1].rsplit(":", 1)[1], 16) == port and (not listen_only or fields[3] == "0A"):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
 def wait_until(predicate, timeout, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -259,6 +275,10 @@ class Switchback:
         # An upstream is (name, uri) or (name, uri, "more: keys") for its other settings.
         ups = "\n".join(f'  - {{ name: {u[0]}, uri: "{u[1]}"' + (f", {u[2]}" if len(u) > 2 and u[2] else "") + " }"
                          for u in upstreams)
+        if "nat:" not in extra_yaml:
+            # Keep-alives to phones are test_nat_keepalive's subject; elsewhere they would ping SIPp
+            # phones that have finished (and count them unreachable) in the middle of other checks.
+            extra_yaml += "nat: { keepalive_interval_s: 0 }\n"
         self.config = os.path.join(harness.dir, f"{name}.yaml")
         with open(self.config, "w") as f:
             f.write(f"listen: [{', '.join(listen)}]\nupstreams:\n{ups}\nlog: {{ level: info }}\n"
@@ -467,9 +487,12 @@ class Harness:
         return local_port
 
     def sipp_background(self, scenario, target, local_port, **kw):
+        """Starts SIPp and returns once it listens on local_port (a caller started right after
+        must not reach a port nobody listens on yet, however loaded the machine)."""
         argv, trace = self.sipp_argv(scenario, target, local_port, **kw)
         p = Process(f"sipp-{local_port}", argv, trace + "-stdout.log")
         self.processes.append(p)
+        wait_until(lambda: port_bound(local_port) or not p.alive(), 10)
         return p
 
     # --- raw packets -----------------------------------------------------------------------

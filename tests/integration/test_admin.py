@@ -1,4 +1,5 @@
-"""The operator's view, with curl: /metrics is valid Prometheus text, /status valid JSON, both
+"""The operator's view, with curl: /metrics is valid Prometheus text (and passes Prometheus'
+`promtool check metrics`), /status valid JSON, both
 before and after a failover; POST /nodes/{name}/disable takes a node out of service by hand
 (its registrants move, the status says why) and enable brings it back; /healthz reports
 readiness; --log-format json writes one JSON object per line, with one line per failover."""
@@ -49,6 +50,9 @@ def snapshot(when):
     code, body = curl("GET", "/metrics")
     samples, bad = prometheus(body)
     h.check(code == 200 and not bad and samples, f"{when}: /metrics is valid Prometheus text ({len(samples)} samples)", bad[:5])
+    # Prometheus' own linter: types, HELP, _total on counters and only on counters, base units.
+    lint = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True, timeout=30)
+    h.check(lint.returncode == 0, f"{when}: promtool check metrics passes", lint.stdout + lint.stderr)
     code, body = curl("GET", "/status")
     try:
         status = json.loads(body)
@@ -71,7 +75,7 @@ h.check(m.get('switchback_bindings{node="primary",state="registered"}') == 50, "
 h.check(m.get('switchback_transactions_total{method="REGISTER",class="2xx"}', 0) >= 50
         and m.get('switchback_transactions_total{method="REGISTER",class="4xx"}', 0) >= 50,
         "transactions by method and class: REGISTER 401s and 200s")
-h.check(m.get('switchback_node_up{node="primary"}') == 1 and 'switchback_probe_latency_ms{node="primary"}' in m,
+h.check(m.get('switchback_node_up{node="primary"}') == 1 and 'switchback_probe_latency_seconds{node="primary"}' in m,
         "node health and probe latency per node")
 h.check(st["nodes"][0]["state"] == "up" and st["bindings"]["registered_by_node"]["primary"] == 50, "status: primary up, 50 there")
 h.check(0 <= st["nodes"][0]["since_s"] < 60, "status: the node's state dates from this run", st["nodes"][0])

@@ -1,10 +1,11 @@
 """The command line: --check-config accepts the example and rejects bad files with the key, the
-line and what is allowed; --version and --help answer; a missing file is a clear error."""
+line and what is allowed; --version and --help answer; a missing file is a clear error;
+--healthcheck (the image's HEALTHCHECK) tells a ready Switchback from one that is not."""
 import os
 import subprocess
 import tempfile
 
-from harness import Harness, HERE
+from harness import HERE, Harness, free_port, wait_until
 
 h = Harness(__doc__)
 example = os.path.join(HERE, "..", "..", "conf", "switchback.yaml")
@@ -38,6 +39,32 @@ rc, out = run("--version")
 h.check(rc == 0 and out.startswith("switchback "), "--version", out)
 rc, out = run("--help")
 h.check(rc == 0 and "--check-config" in out, "--help", out)
+with open(bad, "w") as f:
+    f.write('listen: ["udp:127.0.0.1:5060"]\nupstreams:\n  - { name: primary, uri: "sip:127.0.0.1:5070" }\n'
+            "log: { level: loud }\n")
+rc, out = run("--check-config", bad)
+h.check(rc == 2 and "bad.yaml:4: log.level: 'loud' is not allowed" in out and "warn (or warning)" in out,
+        "an unknown log level names what is allowed, administrators' spellings included", out)
+with open(bad, "w") as f:
+    f.write('listen: ["udp:127.0.0.1:5060"]\nupstreams:\n  - { name: primary, uri: "sip:127.0.0.1:5070" }\n'
+            "log: { level: WARNING }\n")
+rc, out = run("--check-config", bad)
+h.check(rc == 0, "log level WARNING is taken", out)
+
+# --healthcheck: the container's HEALTHCHECK, with no shell or curl in the image.
+k = h.kamailio("primary")
+sb = h.switchback([("primary", k.uri)])
+rc, out = run("--healthcheck", f"127.0.0.1:{sb.admin_port}")
+h.check(rc == 0, "--healthcheck exits 0 against a ready Switchback", out)
+closed = free_port()
+rc, out = run("--healthcheck", f"127.0.0.1:{closed}")
+h.check(rc == 1 and "refused" in out.lower(), "--healthcheck exits 1, saying why, when nothing answers", out)
+k.crash()
+h.check(wait_until(lambda: run("--healthcheck", f"127.0.0.1:{sb.admin_port}")[0] == 1, 5),
+        "--healthcheck exits 1 when Switchback is not ready (its only upstream is down)")
+rc, out = run("--healthcheck", "nonsense")
+h.check(rc == 1 and "HOST:PORT" in out, "--healthcheck refuses a malformed address", out)
+
 rc, out = run("--bogus")
 h.check(rc == 2 and "unknown" in out, "an unknown option is refused", out)
 h.finish()
