@@ -53,15 +53,28 @@ void ProxyEngine::reportInvite(DialogEvent::Kind kind, const Context& ctx, const
   policy_.onDialog(e, now);
 }
 
-void ProxyEngine::reportInDialog(const SipMessage& msg, TimePoint now) {
+ProxyEngine::InDialogRequest ProxyEngine::inDialogRequest(const SipMessage& msg) {
   const sip_t* sip = msg.sip();
-  if (sip->sip_to == nullptr || sip->sip_to->a_tag == nullptr || sip->sip_from == nullptr) return;
+  InDialogRequest r;
+  if (sip->sip_to == nullptr || sip->sip_to->a_tag == nullptr || sip->sip_from == nullptr || sip->sip_call_id == nullptr)
+    return r;
+  r.present = true;
+  r.bye = sip->sip_request->rq_method == sip_method_bye;
+  r.callId = sv(sip->sip_call_id->i_id);
+  r.fromTag = sv(sip->sip_from->a_tag);
+  r.toTag = sv(sip->sip_to->a_tag);
+  r.cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
+  return r;
+}
+
+void ProxyEngine::reportInDialog(const InDialogRequest& r, TimePoint now) {
+  if (!r.present) return;
   DialogEvent e;
-  e.kind = sip->sip_request->rq_method == sip_method_bye ? DialogEvent::Kind::Bye : DialogEvent::Kind::Request;
-  e.callId = sv(sip->sip_call_id->i_id);
-  e.fromTag = sv(sip->sip_from->a_tag);
-  e.toTag = sv(sip->sip_to->a_tag);
-  e.cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
+  e.kind = r.bye ? DialogEvent::Kind::Bye : DialogEvent::Kind::Request;
+  e.callId = r.callId;
+  e.fromTag = r.fromTag;
+  e.toTag = r.toTag;
+  e.cseq = r.cseq;
   policy_.onDialog(e, now);
 }
 

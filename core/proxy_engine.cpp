@@ -107,6 +107,11 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
   if (sip->sip_request->rq_method == sip_method_cancel) return handleCancel(msg, in, now);
 
   const std::string key = serverKey(sip, method);
+  for (const auto& h : held_)
+    if (h.key == key) {
+      ++stats_.retransmissionsAbsorbed;  // held: it goes on when the policy decides
+      return;
+    }
   if (auto it = serverIndex_.find(key); it != serverIndex_.end()) {
     if (Context* ctx = findContext(it->second); ctx && ctx->server) {
       ctx->server->onRequestRetransmission(now);
@@ -115,7 +120,17 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
     }
     return;
   }
-  reportInDialog(msg, now);  // a BYE ends its dialog whatever its answer
+  // A BYE ends its dialog whatever its answer, once it has been dealt with: a BYE the
+  // onlySignalWithRegistered rule refuses still finds its dialog, so the other end gets its BYE.
+  struct ByeAtEnd {
+    ProxyEngine* engine;
+    InDialogRequest r;
+    TimePoint now;
+    ~ByeAtEnd() {
+      if (r.bye) engine->reportInDialog(r, now);
+    }
+  } byeAtEnd{this, inDialogRequest(msg), now};
+  if (!byeAtEnd.r.bye) reportInDialog(byeAtEnd.r, now);
   if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
     if (sip->sip_request->rq_method == sip_method_options && refersToUs(sip->sip_request->rq_url))
       return replyStateless(msg, in, 200, "OK");
@@ -129,10 +144,17 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
       refersToUs(sip->sip_request->rq_url) && sip->sip_request->rq_url->url_user == nullptr)
     return replyStateless(msg, in, 200, "OK");
 
-  Rejection why{503, "Service Unavailable"};
-  std::optional<Seconds> retryAfter;
-  auto target = route(msg, in, why, retryAfter, now);
-  if (!target) return replyStateless(msg, in, why.status, why.reason, retryAfter);
+  proxyRequest(msg, in, key, hash, false, now);
+}
+
+void ProxyEngine::proxyRequest(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash,
+                               bool resumed, TimePoint now) {
+  sip_t* sip = msg.sip();
+  const std::string method(msg.method());
+  Routed routed;
+  auto target = route(msg, in, routed, now, resumed);
+  if (!target && routed.hold && !resumed) return hold(msg, in, key, hash, routed.aor, now + *routed.hold);
+  if (!target) return replyStateless(msg, in, routed.why.status, routed.why.reason, routed.retryAfter);
 
   const std::string branch = std::string(kOurBranch) + hash + "." + hex64(branchSalt_ ^ nextId_);
   const bool isInvite = sip->sip_request->rq_method == sip_method_invite;
@@ -197,9 +219,8 @@ void ProxyEngine::handleAck(SipMessage& msg, const Flow& in, TimePoint now) {
   // The ACK for a 2xx is a request of its own, forwarded statelessly (§16.11).
   const std::string hash = hex64(loopHash(msg));
   if (isLoop(msg, hash)) return;
-  Rejection why{0, ""};
-  std::optional<Seconds> retryAfter;
-  auto target = route(msg, in, why, retryAfter, now);
+  Routed routed;
+  auto target = route(msg, in, routed, now);
   if (!target) {
     ++stats_.rejected["ACK without route"];
     return;
@@ -407,6 +428,7 @@ void ProxyEngine::respondFromContext(Context& ctx, int status, std::string_view 
 }
 
 void ProxyEngine::onTimer(TimePoint now) {
+  if (!held_.empty()) releaseHeld(now);
   while (!deadlines_.empty() && deadlines_.top().first <= now) {
     const auto [when, id] = deadlines_.top();
     deadlines_.pop();

@@ -38,12 +38,16 @@ struct RouteRequest {
   std::string_view callId;         // the request's Call-ID and its own From and To tags
   std::string_view fromTag;
   std::string_view toTag;
+  bool resumed = false;            // asked again after a hold: the policy decides now
 };
 
 struct RouteDecision {
   std::optional<NextHop> hop;
   Rejection rejection{503, "No Upstream Available"};   // when there is no hop
   std::optional<Seconds> retryAfter;
+  /// No hop yet: hold the request until the policy calls ProxyEngine::resume(aor) (a registration
+  /// it started has ended) or `hold` has passed, then ask again (with `resumed` set).
+  std::optional<Millis> hold;
 };
 
 /// The routing policy the proxy asks; routing/ implements it (core never depends on routing).
@@ -131,6 +135,9 @@ public:
   /// policy routes it now, if that is another node on the same listener. Requests inside a
   /// dialog stay with their node; nothing is sent twice to a node that answered.
   void retryUnanswered(std::string_view node, TimePoint now);
+  /// The policy can decide now for `aor`'s held requests: they are routed again at the next timer.
+  void resume(const std::string& aor);
+  std::size_t heldRequests() const { return held_.size(); }
 
   /// The hostile-network checks (rate limits, bans, access control, message limits); none if unset.
   void setGuard(Guard* guard) { guard_ = guard; }
@@ -143,6 +150,12 @@ private:
     std::optional<Flow> phone;   // the phone-side flow, for Record-Route's token
     std::string aor;             // towards a node: the phone's AOR and what the request is
     RequestKind kind = RequestKind::Other;
+  };
+  struct Routed {                // route()'s answer when there is no target
+    Rejection why{503, "Service Unavailable"};
+    std::optional<Seconds> retryAfter;
+    std::optional<Millis> hold;
+    std::string aor;
   };
 
   void handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, bool limited, TimePoint now);
@@ -160,8 +173,7 @@ private:
   bool refersToUs(const url_t* url) const;
   std::optional<Flow> usableToken(std::string_view user) const;
   /// Pops our Route entries, fixes strict routing, and decides the next hop.
-  std::optional<Target> route(SipMessage& msg, const Flow& in, Rejection& why, std::optional<Seconds>& retryAfter,
-                              TimePoint now);
+  std::optional<Target> route(SipMessage& msg, const Flow& in, Routed& why, TimePoint now, bool resumed = false);
   void addVia(SipMessage& msg, const Flow& out, const std::string& branch) const;
   std::string viaValue(const Flow& out, const std::string& branch) const;
   void finishLocal(Context& ctx, int status, const SipMessage* response);
@@ -178,8 +190,26 @@ private:
   void recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now);
   // Dialog events for the policy (proxy_dialogs.cpp).
   void reportInvite(DialogEvent::Kind kind, const Context& ctx, const SipMessage* response, TimePoint now);
-  void reportInDialog(const SipMessage& msg, TimePoint now);
+  struct InDialogRequest {   // what the dialog tracker hears of a request with a To tag
+    bool present = false, bye = false;
+    std::string callId, fromTag, toTag;
+    std::uint32_t cseq = 0;
+  };
+  static InDialogRequest inDialogRequest(const SipMessage& msg);
+  void reportInDialog(const InDialogRequest& r, TimePoint now);
   bool retryElsewhere(Context& ctx, TimePoint now);   // proxy_retry.cpp
+  /// What follows the checks for a request that is not a retransmission: route and forward it.
+  void proxyRequest(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash, bool resumed,
+                    TimePoint now);
+  struct Held {
+    SipMessage msg;
+    Flow in;
+    std::string key, hash, aor;
+    TimePoint until;
+  };
+  void hold(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash, std::string aor,
+            TimePoint until);
+  void releaseHeld(TimePoint now);
   void capPhoneExpiry(SipMessage& response) const;
   void forwardResponseStateless(SipMessage& msg);
 
@@ -201,6 +231,7 @@ private:
   using Deadline = std::pair<TimePoint, std::uint64_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<std::pair<Transport, Endpoint>> local_;          // our listen addresses
+  std::vector<Held> held_;                                     // requests waiting for the policy (few, briefly)
   std::uint64_t nextId_ = 1;
   std::uint64_t branchSalt_;
 };

@@ -1,6 +1,8 @@
-// The retry half of ProxyEngine: a request sent to a node in the window before its failure was
-// detected is sent once more, elsewhere, instead of waiting out Timer B or F (32 s).
+// The second-chance half of ProxyEngine: a request sent to a node in the window before its
+// failure was detected is sent once more, elsewhere, instead of waiting out Timer B or F (32 s);
+// a request the policy cannot route yet (a registration it started is under way) is held briefly.
 #include "core/proxy_context.h"
+#include "core/sip_builder.h"
 #include "core/sofia.h"
 
 #include <spdlog/spdlog.h>
@@ -48,6 +50,31 @@ bool ProxyEngine::retryElsewhere(Context& c, TimePoint now) {
                    });
   schedule(c);
   return true;
+}
+
+void ProxyEngine::hold(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash, std::string aor,
+                       TimePoint until) {
+  // The phone hears 100 Trying (an INVITE) and stops retransmitting; other requests are absorbed.
+  if (msg.sip()->sip_request->rq_method == sip_method_invite) wire_.send(in, buildResponse(msg, 100, "Trying"));
+  held_.push_back(Held{std::move(msg), in, key, hash, std::move(aor), until});
+}
+
+void ProxyEngine::resume(const std::string& aor) {
+  for (auto& h : held_)
+    if (h.aor == aor) h.until = TimePoint{};
+}
+
+void ProxyEngine::releaseHeld(TimePoint now) {
+  std::vector<Held> due;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->until > now) {
+      ++it;
+      continue;
+    }
+    due.push_back(std::move(*it));
+    it = held_.erase(it);
+  }
+  for (auto& h : due) proxyRequest(h.msg, h.in, h.key, h.hash, true, now);
 }
 
 } // namespace switchback

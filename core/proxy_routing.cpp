@@ -105,8 +105,9 @@ bool ProxyEngine::isLoop(const SipMessage& msg, const std::string& hash) const {
   return false;
 }
 
-std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flow& in, Rejection& why,
-                                                      std::optional<Seconds>& retryAfter, TimePoint now) {
+std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flow& in, Routed& routed, TimePoint now,
+                                                      bool resumed) {
+  Rejection& why = routed.why;
   sip_t* sip = msg.sip();
   std::optional<Flow> token;
   // §16.4: a strict router before us put our Record-Route URI in the Request-URI; the real
@@ -140,7 +141,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
     const url_t* to = sip->sip_to->a_url;
     const std::string aor = canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host));
     const RouteRequest request{aor,    msg.method(), inDialog ? RequestKind::InDialog : RequestKind::Other, {},
-                               callId, fromTag,      toTag};
+                               callId, fromTag,      toTag,                                                  false};
     if (auto rejection = policy_.acceptFromUpstream(aor, from->node, request, now)) {
       why = *rejection;
       return std::nullopt;
@@ -170,7 +171,7 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   const bool isRegister = sip->sip_request->rq_method == sip_method_register;
   const url_t* aorUrl = isRegister ? sip->sip_to->a_url : sip->sip_from->a_url;
   const std::string aor = canonicalAor(sv(aorUrl->url_scheme), sv(aorUrl->url_user), sv(aorUrl->url_host));
-  RouteRequest request{aor, msg.method(), RequestKind::Other, {}, callId, fromTag, toTag};
+  RouteRequest request{aor, msg.method(), RequestKind::Other, {}, callId, fromTag, toTag, resumed};
   std::optional<NextHop> routeNode;
   if (sip->sip_route)
     if (auto t = uriTarget(sip->sip_route->r_url)) routeNode = policy_.nodeAt(t->endpoint);
@@ -185,7 +186,9 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   RouteDecision decision = policy_.routeFromPhone(request, now);
   if (!decision.hop) {
     why = decision.rejection;
-    retryAfter = decision.retryAfter;
+    routed.retryAfter = decision.retryAfter;
+    routed.hold = decision.hold;
+    routed.aor = aor;
     return std::nullopt;
   }
   auto flow = wire_.flowTo(decision.hop->transport, decision.hop->endpoint);

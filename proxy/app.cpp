@@ -70,8 +70,12 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
   network_.setGuard(&guard_);
   health_.setProbe([this](const UpstreamNode& n, std::function<void(int)> answered) { probe(n, std::move(answered)); });
   reregistrar_ = std::make_unique<Reregistrar>(config_.routing.pacing, nodes_, bindings_, *engine_, network_,
+                                               [] { return Clock::now(); },
                                                config_.routing.credentials);
   router_.setReregistrar(reregistrar_.get());
+  router_.setResume([this](const std::string& aor) {
+    if (!aor.empty()) engine_->resume(aor);
+  });
   router_.setOriginate([this](const Flow& out, std::string_view method, std::function<std::string(const std::string&)> build) {
     engine_->originate(out, method, build, [](const LocalResult&) {}, Clock::now());
   });

@@ -16,7 +16,7 @@ public:
 
   RouteDecision routeFromPhone(const RouteRequest& request, TimePoint now) override {
     if (draining_ && request.kind == RequestKind::NewDialog)
-      return RouteDecision{std::nullopt, {503, "Shutting Down"}, kRetryAfter};
+      return RouteDecision{std::nullopt, {503, "Shutting Down"}, kRetryAfter, std::nullopt};
     return inner_.routeFromPhone(request, now);
   }
   std::optional<NextHop> nodeAt(const Endpoint& address) const override { return inner_.nodeAt(address); }

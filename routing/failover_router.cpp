@@ -8,11 +8,14 @@ namespace switchback {
 
 FailoverRouter::FailoverRouter(const RoutingConfig& config, const NodeTable& nodes, HealthMonitor& health,
                                BindingTable& bindings)
-    : config_(config), nodes_(nodes), health_(health), bindings_(bindings), dialogs_(config.sbc.dialogLifetime) {}
+    : config_(config), nodes_(nodes), health_(health), bindings_(bindings), dialogs_(config.sbc.dialogLifetime),
+      chain_(makeRequestChain()) {}
 
 void FailoverRouter::setReregistrar(Reregistrar* r) {
   reregistrar_ = r;
-  if (r) r->onDone([this](const std::string& aor, std::size_t node, Reregistrar::Result res) { reregistered(aor, node, res); });
+  if (r) r->onDone([this](const std::string& aor, std::size_t node, Reregistrar::Result res, TimePoint now) {
+      reregistered(aor, node, res, now);
+    });
 }
 
 FailoverSettings FailoverRouter::settingsFor(std::string_view aor) const {
@@ -129,69 +132,108 @@ void FailoverRouter::registerOn(const std::string& aor, Registrant& r, std::size
   if (reregistrar_) reregistrar_->request(aor, node, now);
 }
 
+namespace {
+
+RouteDecision forward(NextHop hop) { return RouteDecision{std::move(hop), {}, std::nullopt, std::nullopt}; }
+RouteDecision refuse(Rejection why, std::optional<Seconds> retryAfter = std::nullopt) {
+  return RouteDecision{std::nullopt, std::move(why), retryAfter, std::nullopt};
+}
+const Rejection kNoNode{503, "No Upstream Available"};
+
+} // namespace
+
+RequestChain FailoverRouter::makeRequestChain() {
+  // The order is the advisory's: a registration goes where the failBack.mode says; signaling in
+  // a call stays with the node it was set up through unless onlySignalWithRegistered ends it;
+  // every other request is signaling from a registrant: failover choice, then register first.
+  RequestChain chain;
+  chain.add("registration", [this](RouteContext& c) { return stepRegister(c); });
+  chain.add("dialog node", [this](RouteContext& c) { return stepDialogNode(c); });
+  chain.add("not ours", [this](RouteContext& c) { return stepNotOurs(c); });
+  chain.add("require registration", [this](RouteContext& c) { return stepRequireRegistration(c); });
+  chain.add("failover choice", [this](RouteContext& c) { return stepFailoverChoice(c); });
+  chain.add("register first", [this](RouteContext& c) { return stepRegisterFirst(c); });
+  return chain;
+}
+
 RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint now) {
-  const std::string aor(req.aor);
-  const FailoverSettings s = settingsFor(aor);
-  const auto v = views(aor, now);
-  const RouteDecision noNode{std::nullopt, {503, "No Upstream Available"}, std::nullopt};
+  RouteContext c{req, std::string(req.aor), settingsFor(req.aor), views(req.aor, now), now, std::nullopt};
+  return chain_.run(c);
+}
 
-  if (req.kind == RequestKind::Register) {
-    auto it = registrants_.find(aor);
-    const RegistrantState st = it == registrants_.end() ? RegistrantState{} : it->second.state;
-    const auto c = RegistrantPolicy::forRegister(s, st, v, now);
-    if (c.action == RegistrantPolicy::Action::Reject) return noNode;
-    return RouteDecision{hop(c.node), {}, std::nullopt};
-  }
+std::optional<RouteDecision> FailoverRouter::stepRegister(RouteContext& c) {
+  if (c.request.kind != RequestKind::Register) return std::nullopt;
+  const auto choice = RegistrantPolicy::forRegister(c.settings, stateOf(c.aor), c.views, c.now);
+  if (choice.action == RegistrantPolicy::Action::Reject) return refuse(kNoNode);
+  return forward(hop(choice.node));
+}
 
-  if (req.kind == RequestKind::InDialog && !req.dialogNode.empty()) {
-    if (const auto idx = indexOf(req.dialogNode)) {
-      // onlySignalWithRegistered: a call set up via a node we are no longer registered on ends
-      // here, and nothing is sent to that node.
-      if (!RegistrantPolicy::mayUseDialogNode(s, stateOf(aor), v, *idx))
-        return RouteDecision{std::nullopt, endDialog(req), std::nullopt};
-      return RouteDecision{hop(*idx), {}, std::nullopt};
-    }
-  }
+std::optional<RouteDecision> FailoverRouter::stepDialogNode(RouteContext& c) {
+  if (c.request.kind != RequestKind::InDialog || c.request.dialogNode.empty()) return std::nullopt;
+  const auto idx = indexOf(c.request.dialogNode);
+  if (!idx) return std::nullopt;
+  // onlySignalWithRegistered: a call set up via the node the registrant failed over from ends
+  // here, and nothing is sent to that node.
+  if (!RegistrantPolicy::mayUseDialogNode(c.settings, stateOf(c.aor), c.views, *idx)) return refuse(endDialog(c.request));
+  return forward(hop(*idx));
+}
 
+std::optional<RouteDecision> FailoverRouter::stepNotOurs(RouteContext& c) {
   // Requests that are not dialogs (MESSAGE, out-of-dialog NOTIFY and PUBLISH, SUBSCRIBE
   // refreshes) and in-dialog requests whose route set names no node are signaling too: from a
-  // registrant of ours they follow the same rules as a new dialog (reRegisterOn, failover).
-  // From a phone not registered through us they simply go to the preferred node.
-  if (req.kind != RequestKind::NewDialog && bindings_.find(aor) == nullptr) {
-    auto it = registrants_.find(aor);
-    RegistrantState st = it == registrants_.end() ? RegistrantState{} : it->second.state;
-    st.activeDialogs = dialogs_.busy(aor);
-    const auto node = RegistrantPolicy::preferredNode(s, st, v, now);
-    if (!node) return noNode;
-    return RouteDecision{hop(*node), {}, std::nullopt};
-  }
+  // registrant of ours they follow the same rules as a new dialog (the steps below). From a
+  // phone not registered through us they simply go to the preferred node.
+  if (c.request.kind == RequestKind::NewDialog || bindings_.find(c.aor) != nullptr) return std::nullopt;
+  RegistrantState st = stateOf(c.aor);
+  st.activeDialogs = dialogs_.busy(c.aor);
+  const auto node = RegistrantPolicy::preferredNode(c.settings, st, c.views, c.now);
+  if (!node) return refuse(kNoNode);
+  return forward(hop(*node));
+}
 
+std::optional<RouteDecision> FailoverRouter::stepRequireRegistration(RouteContext& c) {
   // A new dialog: only from phones registered through us.
-  if (req.kind == RequestKind::NewDialog && config_.sbc.requireRegistration && bindings_.find(aor) == nullptr)
-    return RouteDecision{std::nullopt, {config_.sbc.rejectStatus, config_.sbc.rejectReason}, std::nullopt};
-  Registrant& r = registrants_[aor];
-  r.state.activeDialogs = dialogs_.busy(aor);
+  if (c.request.kind == RequestKind::NewDialog && config_.sbc.requireRegistration && bindings_.find(c.aor) == nullptr)
+    return refuse({config_.sbc.rejectStatus, config_.sbc.rejectReason});
+  return std::nullopt;
+}
+
+std::optional<RouteDecision> FailoverRouter::stepFailoverChoice(RouteContext& c) {
+  Registrant& r = registrants_[c.aor];
+  r.state.activeDialogs = dialogs_.busy(c.aor);
   if (!r.state.current)
-    for (std::size_t i = 0; i < v.size() && !r.state.current; ++i)
-      if (v[i].registered) r.state.current = i;
-  if (r.pendingNode && !v[*r.pendingNode].usable) r.pendingNode.reset();
-  const auto c = RegistrantPolicy::forNewDialog(s, r.state, v, now);
-  switch (c.action) {
+    for (std::size_t i = 0; i < c.views.size() && !r.state.current; ++i)
+      if (c.views[i].registered) r.state.current = i;
+  if (r.pendingNode && !c.views[*r.pendingNode].usable) r.pendingNode.reset();
+  c.choice = RegistrantPolicy::forNewDialog(c.settings, r.state, c.views, c.now);
+  switch (c.choice->action) {
   case RegistrantPolicy::Action::Reject:
-    return noNode;
+    return refuse(kNoNode);
   case RegistrantPolicy::Action::Forward:
-    moveTo(aor, r, c.node, now);
-    return RouteDecision{hop(c.node), {}, std::nullopt};
+    moveTo(c.aor, r, c.choice->node, c.now);
+    return forward(hop(c.choice->node));
   case RegistrantPolicy::Action::RegisterFirst:
-    registerOn(aor, r, c.node, now);
-    // Meanwhile a node the registrant is registered on still carries its calls.
-    if (r.state.current && *r.state.current != c.node && v[*r.state.current].usable && v[*r.state.current].registered)
-      return RouteDecision{hop(*r.state.current), {}, std::nullopt};
-    return RouteDecision{std::nullopt,
-                         {503, "Registering on " + nodes_.nodes()[c.node].name},
-                         config_.pacing.pendingRetryAfter};
+    return std::nullopt;
   }
-  return noNode;
+  return refuse(kNoNode);
+}
+
+std::optional<RouteDecision> FailoverRouter::stepRegisterFirst(RouteContext& c) {
+  if (!c.choice || c.choice->action != RegistrantPolicy::Action::RegisterFirst) return std::nullopt;
+  Registrant& r = registrants_[c.aor];
+  const std::size_t node = c.choice->node;
+  registerOn(c.aor, r, node, c.now);
+  // newRequests: "all dialog-initiating requests are forwarded to the primary server first,
+  // regardless of the last server that was used". The request waits for the registration
+  // Switchback has just started there (a replay: milliseconds), then goes there.
+  if (c.settings.failBackMode == FailBackMode::NewRequests && !c.request.resumed && resume_ && reregistrar_ &&
+      reregistrar_->underWay(c.aor, node))
+    return RouteDecision{std::nullopt, {}, std::nullopt, kHoldForRegistration};
+  // The registration failed or is not under way (a node that refused the replay waits for the
+  // phone's own refresh): a node the registrant is registered on carries its calls meanwhile.
+  const auto cur = r.state.current;
+  if (cur && *cur != node && c.views[*cur].usable && c.views[*cur].registered) return forward(hop(*cur));
+  return refuse({503, "Registering on " + nodes_.nodes()[node].name}, config_.pacing.pendingRetryAfter);
 }
 
 std::optional<NextHop> FailoverRouter::nodeAt(const Endpoint& address) const {
@@ -233,17 +275,19 @@ void FailoverRouter::onRegistered(std::string_view aor, std::string_view node, T
   if (r.pendingNode == idx) r.pendingNode.reset();
   if (reregistrar_ && !r.pendingNode) reregistrar_->cancel(std::string(aor));
   moveTo(aor, r, *idx, now);
+  if (resume_) resume_(r.pendingNode ? std::string() : std::string(aor));
 }
 
-void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result) {
+void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result, TimePoint now) {
   auto it = registrants_.find(aor);
   if (it == registrants_.end()) return;
   Registrant& r = it->second;
   if (result == Reregistrar::Result::Registered) {
     if (r.pendingNode == node) r.pendingNode.reset();
-    moveTo(aor, r, node, Clock::now());
+    moveTo(aor, r, node, now);
   }
   // Challenged: the registrant stays pending until its phone's own refresh registers it there.
+  if (resume_) resume_(aor);  // its held requests are routed again, whatever the result
 }
 
 void FailoverRouter::onDialog(const DialogEvent& event, TimePoint now) { dialogs_.onEvent(event, now); }
@@ -255,7 +299,19 @@ void FailoverRouter::observe(std::string_view node, Outcome outcome, std::option
 }
 
 void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now) {
-  if (edge.nowUp) return;  // coming back is handled by each failBack.mode when its time comes
+  if (edge.nowUp) {
+    // Coming back is handled by each failBack.mode when its time comes. failRegistrationOn=0:
+    // registrations there "remain active", but a node that was down may have lost them (a
+    // restarted registrar with its location in memory): Switchback asks before relying on them.
+    if (!reregistrar_) return;
+    bindings_.forEach([&](const Binding& b) {
+      auto it = b.nodes.find(node.name);
+      if (it == b.nodes.end() || !it->second.registered || it->second.expires <= now) return;
+      const FailoverSettings s = settingsFor(b.aor);
+      if (s.reRegisterOn && !s.failRegistrationOn) reregistrar_->verify(b.aor, node.index, now);
+    });
+    return;
+  }
   std::size_t affected = 0, queued = 0;
   std::vector<std::string> aors;
   bindings_.forEach([&](const Binding& b) { aors.push_back(b.aor); });
@@ -300,11 +356,24 @@ void FailoverRouter::everySecond(TimePoint now) {
     r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
     if (!r.state.current || *r.state.current == 0) continue;
     const FailoverSettings s = settingsFor(aor);
-    if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) continue;
     auto v = views(aor, now);
-    if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) continue;  // not yet, or busy: next second
     std::optional<std::size_t> best = RegistrantPolicy::firstUsable(v);
     if (!config_.healthGatedFailback) best = 0;  // try the primary whatever the probes say
+    if (RegistrantPolicy::renewalDue(r.state, v, now) && !r.pendingNode) {
+      // registration: "the primary server is retried when the current working server's
+      // registration requires renewal". Otherwise Switchback renews it where it is (a
+      // registration it replayed there has no phone refreshing it when the phone's refreshes go
+      // elsewhere).
+      if (s.failBackMode == FailBackMode::Registration && best && *best < *r.state.current) {
+        if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
+        else moveTo(aor, r, *best, now);
+      } else if (s.reRegisterOn) {
+        registerOn(aor, r, *r.state.current, now);
+      }
+      continue;
+    }
+    if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) continue;
+    if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) continue;  // not yet, or busy: next second
     if (!best || *best >= *r.state.current) continue;
     if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
     else moveTo(aor, r, *best, now);

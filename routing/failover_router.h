@@ -6,6 +6,7 @@
 #include "health/node_table.h"
 #include "routing/dialog_tracker.h"
 #include "routing/registrant_policy.h"
+#include "routing/request_chain.h"
 #include "routing/reregistrar.h"
 #include "routing/routing_config.h"
 
@@ -41,6 +42,12 @@ public:
   using Originate = std::function<void(const Flow&, std::string_view method, std::function<std::string(const std::string&)>)>;
   void setOriginate(Originate originate) { originate_ = std::move(originate); }
   const DialogTracker& dialogs() const { return dialogs_; }
+  /// The request chain's steps, in order (for the admin's and the tests' eyes).
+  std::vector<std::string> requestSteps() const { return chain_.names(); }
+  /// Held requests of a registrant can be routed again (a registration Switchback started ended).
+  using Resume = std::function<void(const std::string& aor)>;
+  void setResume(Resume resume) { resume_ = std::move(resume); }
+  static constexpr Millis kHoldForRegistration{2000};
   void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) override;
 
   /// A node went down or came up (from the health monitor).
@@ -84,10 +91,18 @@ private:
   void moveTo(std::string_view aor, Registrant& r, std::size_t node, TimePoint now);
   void logMoves(TimePoint now);
   void registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now);
-  void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result);
+  void reregistered(const std::string& aor, std::size_t node, Reregistrar::Result result, TimePoint now);
   NextHop hop(std::size_t i) const;
   Rejection endDialog(const RouteRequest& request);
   RegistrantState stateOf(std::string_view aor) const;
+  // The request chain's steps (makeRequestChain assembles them, in order).
+  RequestChain makeRequestChain();
+  std::optional<RouteDecision> stepRegister(RouteContext& c);
+  std::optional<RouteDecision> stepDialogNode(RouteContext& c);
+  std::optional<RouteDecision> stepNotOurs(RouteContext& c);
+  std::optional<RouteDecision> stepRequireRegistration(RouteContext& c);
+  std::optional<RouteDecision> stepFailoverChoice(RouteContext& c);
+  std::optional<RouteDecision> stepRegisterFirst(RouteContext& c);
 
   RoutingConfig config_;
   const NodeTable& nodes_;
@@ -97,6 +112,8 @@ private:
   std::unordered_map<std::string, Registrant> registrants_;
   DialogTracker dialogs_;
   Originate originate_;
+  Resume resume_;
+  RequestChain chain_;
   std::uint64_t failovers_ = 0;
   std::uint64_t failbacks_ = 0;
   std::map<std::string, std::uint64_t> failoversByReason_, failbacksByReason_;

@@ -8,6 +8,12 @@ std::optional<std::size_t> RegistrantPolicy::firstUsable(const std::vector<NodeV
   return std::nullopt;
 }
 
+bool RegistrantPolicy::renewalDue(const RegistrantState& st, const std::vector<NodeView>& nodes, TimePoint now) {
+  if (!st.current || *st.current >= nodes.size()) return false;
+  const NodeView& n = nodes[*st.current];
+  return n.registered && n.registrationExpires && now + kRenewBefore >= *n.registrationExpires;
+}
+
 bool RegistrantPolicy::timedFailbackDue(const FailoverSettings& s, const RegistrantState& st,
                                         const std::vector<NodeView>& nodes, TimePoint now) {
   if (!st.current || *st.current >= nodes.size() || st.activeDialogs > 0) return false;

@@ -66,6 +66,10 @@ public:
                                                   const std::vector<NodeView>& nodes, TimePoint now);
 
   static std::optional<std::size_t> firstUsable(const std::vector<NodeView>& nodes);
+
+  /// The current node's registration requires renewal: it ends within kRenewBefore.
+  static bool renewalDue(const RegistrantState& st, const std::vector<NodeView>& nodes, TimePoint now);
+  static constexpr Seconds kRenewBefore{32};
 };
 
 } // namespace switchback

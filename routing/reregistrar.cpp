@@ -59,8 +59,8 @@ std::string withAuthorization(const std::string& request, int status, const std:
 } // namespace
 
 Reregistrar::Reregistrar(const PacingConfig& config, const NodeTable& nodes, BindingTable& bindings,
-                         ProxyEngine& engine, Wire& wire, CredentialStore credentials)
-    : config_(config), nodes_(nodes), bindings_(bindings), engine_(engine), wire_(wire),
+                         ProxyEngine& engine, Wire& wire, ClockFn clock, CredentialStore credentials)
+    : config_(config), nodes_(nodes), bindings_(bindings), engine_(engine), wire_(wire), clock_(std::move(clock)),
       credentials_(std::move(credentials)), rng_(std::random_device{}()) {
   for (std::size_t i = 0; i < nodes.nodes().size(); ++i) pacers_.emplace_back(config.registrationsPerSecond, rng_());
 }
@@ -93,6 +93,37 @@ void Reregistrar::request(const std::string& aor, std::size_t node, TimePoint no
   pacers_[node].push(aor, now);
 }
 
+void Reregistrar::verify(const std::string& aor, std::size_t node, TimePoint now) {
+  if (node >= pacers_.size() || queued_.count({aor, node}) || !verifying_.insert({aor, node}).second) return;
+  pacers_[node].push(aor, now);
+}
+
+void Reregistrar::query(const std::string& aor, std::size_t node, TimePoint now) {
+  const Binding* b = bindings_.find(aor);
+  const UpstreamNode& target = nodes_.nodes()[node];
+  auto flow = wire_.flowTo(target.transport, target.endpoint);
+  if (b == nullptr || b->lastRegister.empty() || !flow) return;
+  SipMessage::ParseError error;
+  auto msg = SipMessage::parse(b->lastRegister, 65535, error);
+  if (!msg) return;
+  auto* pub = reinterpret_cast<msg_pub_t*>(msg->sip());
+  while (msg->sip()->sip_contact) msg_header_remove(msg->msg(), pub, reinterpret_cast<msg_header_t*>(msg->sip()->sip_contact));
+  if (msg->sip()->sip_expires) msg_header_remove(msg->msg(), pub, reinterpret_cast<msg_header_t*>(msg->sip()->sip_expires));
+  const std::string withContacts = b->lastRegister;
+  originateRegister(*flow, msg->serialize(), b->cseq + 1, now,
+                    [this, aor, name = target.name, withContacts](const LocalResult& r, const std::string&) {
+                      SipMessage::ParseError e;
+                      auto asked = SipMessage::parse(withContacts, 65535, e);
+                      const bool holds = r.status == 200 && r.response && asked && validRegistration(*asked, *r.response);
+                      // No answer: the node is down again, and its health says so; nothing to conclude.
+                      if (holds || r.status == 0 || r.status >= 500) return;
+                      ++lost_;
+                      bindings_.invalidate(aor, name);
+                      spdlog::info("'{}' no longer holds the registration of {} (query answered {}): not registered there",
+                                   name, aor, r.status);
+                    });
+}
+
 void Reregistrar::cancel(const std::string& aor) {
   for (std::size_t n = 0; n < pacers_.size(); ++n) queued_.erase({aor, n});
   failures_.erase(aor);
@@ -111,8 +142,10 @@ void Reregistrar::tick(TimePoint now) {
     if (queued_.count({aor, node})) pacers_[node].push(aor, now);
   }
   for (std::size_t n = 0; n < pacers_.size(); ++n)
-    for (auto& aor : pacers_[n].release(now))
+    for (auto& aor : pacers_[n].release(now)) {
       if (queued_.count({aor, n})) send(aor, n, now);  // cancelled ones are dropped here
+      else if (verifying_.erase({aor, n})) query(aor, n, now);
+    }
 }
 
 void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) {
@@ -126,12 +159,12 @@ void Reregistrar::send(const std::string& aor, std::size_t node, TimePoint now) 
   if (auto m = minExpires_.find(aor); m != minExpires_.end()) last = withExpires(last, m->second);
   originateRegister(*flow, std::move(last), b->cseq + 1, now,
                     [this, aor, name = target.name, phoneFlow](const LocalResult& r, const std::string& bytes) {
-                      const TimePoint at = Clock::now();
+                      const TimePoint at = clock_();
                       const UpstreamNode* n = nodes_.findByName(name);
                       if (n == nullptr) return;  // removed by a reload meanwhile
                       const std::size_t node = n->index;
                       if (r.status >= 200 && r.status < 300 && r.response &&
-                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Replay))
+                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Replay, at))
                         return finished(aor, node, Result::Registered, at);
                       if ((r.status == 401 || r.status == 407) && r.response && credentials_.count(aor))
                         return sendSurrogate(aor, node, phoneFlow, bytes, *r.response, at);
@@ -159,7 +192,7 @@ void Reregistrar::originateRegister(const Flow& flow, std::string request, std::
 }
 
 bool Reregistrar::recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
-                                const SipMessage& response, RegisteredBy how) {
+                                const SipMessage& response, RegisteredBy how, TimePoint now) {
   SipMessage::ParseError error;
   auto request = SipMessage::parse(bytes, 65535, error);
   if (!request) return false;
@@ -168,7 +201,7 @@ bool Reregistrar::recordSuccess(const std::string& aor, std::size_t node, const 
                  nodes_.nodes()[node].name, response.status());
     return false;
   }
-  bindings_.apply(registerOutcome(*request, response, nodes_.nodes()[node].name, phoneFlow, bytes, how), Clock::now());
+  bindings_.apply(registerOutcome(*request, response, nodes_.nodes()[node].name, phoneFlow, bytes, how), now);
   return true;
 }
 
@@ -190,18 +223,25 @@ void Reregistrar::sendSurrogate(const std::string& aor, std::size_t node, const 
   ++surrogates_;
   originateRegister(*flow, withAuthorization(replay, challenge.status(), *value, cseq), cseq, now,
                     [this, aor, name = target.name, phoneFlow](const LocalResult& r, const std::string& bytes) {
-                      const TimePoint at = Clock::now();
+                      const TimePoint at = clock_();
                       const UpstreamNode* n = nodes_.findByName(name);
                       if (n == nullptr) return;  // removed by a reload meanwhile
                       const std::size_t node = n->index;
                       if (r.status >= 200 && r.status < 300 && r.response &&
-                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Surrogate)) {
+                          recordSuccess(aor, node, phoneFlow, bytes, *r.response, RegisteredBy::Surrogate, at)) {
                         spdlog::info("{} registered on '{}' with its configured credentials (surrogate)", aor,
                                      nodes_.nodes()[node].name);
                         return finished(aor, node, Result::Registered, at);
                       }
                       finished(aor, node, r.status == 401 || r.status == 407 ? Result::Challenged : Result::Failed, at);
                     });
+}
+
+bool Reregistrar::underWay(const std::string& aor, std::size_t node) const {
+  if (!queued_.count({aor, node})) return false;
+  for (const auto& [when, work] : retries_)
+    if (work.first == aor && work.second == node) return false;
+  return true;
 }
 
 void Reregistrar::finished(const std::string& aor, std::size_t node, Result result, TimePoint now) {
@@ -227,10 +267,11 @@ void Reregistrar::finished(const std::string& aor, std::size_t node, Result resu
     const Millis wait = registrationBackoff(f, config_.backoffBase, config_.backoffMax, rng_);
     spdlog::debug("{}: registration on '{}' failed; retrying in {} ms", aor, nodes_.nodes()[node].name, wait.count());
     retries_.emplace(now + wait, std::make_pair(aor, node));
-    return;  // still queued: no verdict yet
+    if (done_) done_(aor, node, result, now);  // still queued, retried later; requests waiting for it go on
+    return;
   }
   }
-  if (done_) done_(aor, node, result);
+  if (done_) done_(aor, node, result, now);
 }
 
 } // namespace switchback

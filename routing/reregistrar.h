@@ -25,10 +25,12 @@ namespace switchback {
 class Reregistrar {
 public:
   enum class Result { Registered, Challenged, Failed };
-  using Done = std::function<void(const std::string& aor, std::size_t node, Result result)>;
+  using Done = std::function<void(const std::string& aor, std::size_t node, Result result, TimePoint now)>;
+  using ClockFn = std::function<TimePoint()>;
 
+  /// `clock` gives the time when an answer comes back (the engine calls back without one).
   Reregistrar(const PacingConfig& config, const NodeTable& nodes, BindingTable& bindings, ProxyEngine& engine,
-              Wire& wire, CredentialStore credentials = {});
+              Wire& wire, ClockFn clock, CredentialStore credentials = {});
 
   void onDone(Done done) { done_ = std::move(done); }
   /// A reload: the new rate applies from the next release; queued work stays queued.
@@ -38,6 +40,14 @@ public:
   /// Queues a registration of `aor` on `node` (once; a second request while queued is ignored).
   void request(const std::string& aor, std::size_t node, TimePoint now);
   void cancel(const std::string& aor);
+  /// Asks `node` (paced) whether it still holds `aor`'s registration: the last REGISTER replayed
+  /// with no Contact (RFC 3261 §10.2.3, a query). A 200 that does not list the phone's contacts
+  /// with an expiry, or a challenge (a restarted registrar refuses old nonces: nothing can be
+  /// confirmed), invalidates the registration there.
+  void verify(const std::string& aor, std::size_t node, TimePoint now);
+  std::uint64_t registrationsLost() const { return lost_; }
+  /// A registration of `aor` on `node` is queued or in flight (not waiting out a backoff).
+  bool underWay(const std::string& aor, std::size_t node) const;
   /// Releases what the pacers allow and the retries that are due.
   void tick(TimePoint now);
 
@@ -51,13 +61,14 @@ public:
 
 private:
   void send(const std::string& aor, std::size_t node, TimePoint now);
+  void query(const std::string& aor, std::size_t node, TimePoint now);
   /// (b) answers the node's challenge with the registrant's configured credentials.
   void sendSurrogate(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& replay,
                      const SipMessage& challenge, TimePoint now);
   void originateRegister(const Flow& flow, std::string request, std::uint32_t cseq, TimePoint now,
                          std::function<void(const LocalResult&, const std::string&)> outcome);
   bool recordSuccess(const std::string& aor, std::size_t node, const Flow& phoneFlow, const std::string& bytes,
-                     const SipMessage& response, RegisteredBy how);
+                     const SipMessage& response, RegisteredBy how, TimePoint now);
   void finished(const std::string& aor, std::size_t node, Result result, TimePoint now);
 
   PacingConfig config_;
@@ -65,15 +76,17 @@ private:
   BindingTable& bindings_;
   ProxyEngine& engine_;
   Wire& wire_;
+  ClockFn clock_;
   CredentialStore credentials_;
   std::vector<Pacer> pacers_;                       // one per node
   std::set<std::pair<std::string, std::size_t>> queued_;
+  std::set<std::pair<std::string, std::size_t>> verifying_;
   std::map<std::string, int> failures_;
   std::map<std::string, unsigned long> minExpires_;   // a node's 423 Min-Expires, per registrant
   std::multimap<TimePoint, std::pair<std::string, std::size_t>> retries_;
   std::mt19937_64 rng_;
   Done done_;
-  std::uint64_t sent_ = 0, succeeded_ = 0, challenged_ = 0, failed_ = 0, surrogates_ = 0;
+  std::uint64_t sent_ = 0, succeeded_ = 0, challenged_ = 0, failed_ = 0, surrogates_ = 0, lost_ = 0;
 };
 
 } // namespace switchback

@@ -53,8 +53,8 @@ private:
 class FakePolicy : public UpstreamPolicy {
 public:
   RouteDecision routeFromPhone(const RouteRequest&, TimePoint) override {
-    if (down) return RouteDecision{std::nullopt, {503, "No Upstream Available"}, std::nullopt};
-    return RouteDecision{primary, {}, std::nullopt};
+    if (down) return RouteDecision{std::nullopt, {503, "No Upstream Available"}, std::nullopt, std::nullopt};
+    return RouteDecision{primary, {}, std::nullopt, std::nullopt};
   }
   std::optional<NextHop> nodeAt(const Endpoint& address) const override {
     if (address == primary.endpoint) return primary;

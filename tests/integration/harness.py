@@ -329,6 +329,11 @@ class Switchback:
         body = self._get("/status/bindings?aor=" + urllib.request.quote(aor, safe=""))
         return json.loads(body) if body else None
 
+    def registered_on(self, user, node):
+        """Whether /status/bindings shows sip:USER@example.com registered on the node."""
+        b = self.binding(f"sip:{user}@example.com") or {}
+        return bool(b.get("nodes", {}).get(node, {}).get("registered"))
+
     def metrics(self):
         """Prometheus text parsed into {"name{labels}": value}."""
         out = {}

@@ -1,8 +1,9 @@
 """Failback when the primary comes back (reRegisterOn=1, failRegistrationOn=1), per
-failBack.mode: newRequests — a new call tries the primary first: Switchback tries to register
-the caller there (by replay, paced) and meanwhile carries the call via the secondary; the
-restarted primary refuses the old nonce, so the phone's own refresh (it was granted at most
-300 s) registers it there; the next call goes via the primary. registration — calls stay on the secondary; the phone's next REGISTER
+failBack.mode: newRequests — a new call tries the primary first: Switchback holds it while it
+tries to register the caller there (by replay); the restarted primary refuses the old nonce, so
+the call goes via the secondary, where the caller is registered, and the phone's own refresh (it
+was granted at most 300 s) registers it on the primary; the next call goes via the primary (a
+replay the primary accepts: test_failback_new_requests). registration — calls stay on the secondary; the phone's next REGISTER
 (its renewal) goes to the primary. In both, the primary is used only once probes report it
 up (health-gated)."""
 import time
@@ -50,7 +51,7 @@ h.check(len(primary.requests("REGISTER")) == regs + 2, "bob's refresh went to th
 before = len(secondary.requests("INVITE"))
 h.check(call(sb, alice, bob, "nr1"), "the first new call after recovery completes")
 h.check(len(secondary.requests("INVITE")) > before,
-        "… carried via the secondary, where alice is registered, while Switchback registers her on the primary")
+        "… carried via the secondary, where alice is registered, once the primary refused to register her by replay")
 # The restarted primary refuses nonces from before its restart: the replay is challenged, and
 # alice is left to her phone's own refresh (the phone-driven path).
 h.check(wait_until(lambda: sb.status()["failover"]["reregistration"]["challenged"] >= 1, 5),

@@ -18,17 +18,13 @@ alice = h.register_phone(sb.port, "alice")
 bob = h.register_phone(sb.port, "bob")
 
 
-def on(aor, node):
-    return bool(sb.binding(f"sip:{aor}@example.com")["nodes"].get(node, {}).get("registered"))
-
-
 callee = h.sipp_background("uas_answer_bye.xml", sb.port, bob, timeout=30, name="bob")
 time.sleep(0.3)
 caller = h.sipp_background("uac_hold.xml", sb.port, alice, service="bob", timeout=30, name="alice")
 h.require(wait_until(lambda: len(primary.requests("INVITE")) == 1, 5), "the call is set up via the primary")
 time.sleep(0.3)
 os.killpg(primary.process.pid, signal.SIGSTOP)
-h.require(wait_until(lambda: on("alice", "secondary") and on("bob", "secondary"), 3, interval=0.02),
+h.require(wait_until(lambda: sb.registered_on("alice", "secondary") and sb.registered_on("bob", "secondary"), 3, interval=0.02),
           "alice and bob failed over and were registered on the secondary")
 failed_over = time.monotonic()
 os.killpg(primary.process.pid, signal.SIGCONT)
@@ -54,7 +50,7 @@ m = sb.metrics()
 h.check(m.get("switchback_dialogs") == 0 and m.get("switchback_dialogs_ended_by_rule_total") == 1,
         "no call is left in Switchback's dialogs; the ended call is counted", m.get("switchback_dialogs"))
 
-both = wait_until(lambda: on("alice", "primary") and on("bob", "primary"), 70, interval=0.1)
+both = wait_until(lambda: sb.registered_on("alice", "primary") and sb.registered_on("bob", "primary"), 70, interval=0.1)
 after = time.monotonic() - failed_over
 h.check(both and after <= 62.5, f"alice and bob, both idle, failed back to the primary {after:.1f} s after failing over")
 h.figure(f"call ended by the rule: both ends failed back {after:.1f} s after failing over (timeout 60 s)")

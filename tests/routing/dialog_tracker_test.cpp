@@ -1,40 +1,18 @@
 #include "routing/dialog_tracker.h"
 
-#include "fakes/fake_wire.h"
+#include "fakes/dialog_legs.h"
 
 #include <catch2/catch.hpp>
 
 using namespace switchback;
 using namespace std::chrono_literals;
 using Kind = DialogEvent::Kind;
+using test::leg;
+using test::bobFlow;
 
 namespace {
 
 const TimePoint t0{};
-const Flow carolFlow{Transport::Udp, 0, test::ep("127.0.0.1", 7001), 0};
-const Flow bobFlow{Transport::Udp, 0, test::ep("127.0.0.1", 7002), 0};
-
-// One leg of carol's call to bob: the caller's leg (carol's INVITE going upstream) or the
-// callee's (the registrar's INVITE coming to bob).
-DialogEvent leg(Kind kind, bool callerLeg, std::string_view toTag = {}) {
-  DialogEvent e;
-  e.kind = kind;
-  e.callId = "call-1";
-  e.fromTag = "c1";
-  e.toTag = toTag;
-  e.cseq = 1;
-  e.phoneIsCaller = callerLeg;
-  e.aor = callerLeg ? "sip:carol@example.com" : "sip:bob@example.com";
-  e.flow = callerLeg ? carolFlow : bobFlow;
-  e.contact = callerLeg ? "sip:carol@127.0.0.1:7001" : "";
-  if (kind == Kind::Answered) {
-    e.from = "<sip:carol@example.com>;tag=c1";
-    e.to = "<sip:bob@example.com>;tag=b1";
-    if (!callerLeg) e.contact = "sip:bob@127.0.0.1:7002";
-  }
-  return e;
-}
-
 DialogEvent request(Kind kind, std::string_view fromTag, std::string_view toTag, std::uint32_t cseq) {
   DialogEvent e;
   e.kind = kind;

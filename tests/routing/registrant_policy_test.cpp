@@ -155,3 +155,14 @@ TEST_CASE("onlySignalWithRegistered refuses a server that has failed, not a heal
   CHECK_FALSE(RegistrantPolicy::mayUseDialogNode(s, st, registeredOnPrimaryOnly, 1));
   CHECK(RegistrantPolicy::mayUseDialogNode(s, st, nodes(true, true, true), 1));  // registered there again
 }
+
+TEST_CASE("the current node's registration requires renewal within 32 s of its end", "[policy]") {
+  RegistrantState st{1, t0, 0, std::nullopt};
+  auto v = nodes(true, false, true);
+  CHECK_FALSE(RegistrantPolicy::renewalDue(st, v, t0));           // no expiry known
+  v[1].registrationExpires = t0 + 60s;
+  CHECK_FALSE(RegistrantPolicy::renewalDue(st, v, t0 + 27s));
+  CHECK(RegistrantPolicy::renewalDue(st, v, t0 + 28s));
+  v[1].registered = false;
+  CHECK_FALSE(RegistrantPolicy::renewalDue(st, v, t0 + 40s));     // nothing to renew
+}

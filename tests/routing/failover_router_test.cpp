@@ -1,0 +1,124 @@
+#include "routing/failover_router.h"
+
+#include "fakes/dialog_legs.h"
+
+#include <catch2/catch.hpp>
+
+using namespace switchback;
+using namespace std::chrono_literals;
+using Kind = DialogEvent::Kind;
+
+namespace {
+
+UpstreamList upstreams() {
+  UpstreamConfig p{"primary", "sip:127.0.0.1:5070", Transport::Udp, "127.0.0.1", 5070, false, true, false};
+  UpstreamConfig s{"secondary", "sip:127.0.0.1:5080", Transport::Udp, "127.0.0.1", 5080, false, true, false};
+  return {p, s};
+}
+
+// Two nodes; carol and bob registered on both (reRegisterOn=0: the nodes share registrations);
+// failBack.mode duration, 60 s, not health-gated. The clock is the test's: every call takes `now`.
+struct Fixture {
+  TimePoint t0{};
+  UpstreamList ups = upstreams();
+  NodeTable nodes{ups, {}, t0};
+  HealthMonitor health{HealthConfig{}, nodes, t0};
+  BindingTable bindings;
+  RoutingConfig config = [] {
+    RoutingConfig c;
+    c.failover.site.server.failBackMode = FailBackMode::Duration;
+    c.failover.site.server.failBackTimeout = 60;
+    c.healthGatedFailback = false;  // no probes here: the primary is tried when the time comes
+    return c;
+  }();
+  FailoverRouter router{config, nodes, health, bindings};
+
+  Fixture() {
+    for (const char* user : {"carol", "bob"})
+      for (const char* node : {"secondary", "primary"}) {  // the primary last: it is the current node
+        RegisterOutcome o;
+        o.aor = std::string("sip:") + user + "@example.com";
+        o.node = node;
+        o.flow = Flow{Transport::Udp, 0, test::ep("127.0.0.1", user[0] == 'c' ? 7001 : 7002), 0};
+        o.contacts.push_back({"sip:" + std::string(user) + "@127.0.0.1", 3600, "", std::nullopt});
+        o.callId = "r-" + std::string(user);
+        o.cseq = 1;
+        bindings.apply(o, t0);
+        router.onRegistered(o.aor, node, t0);
+      }
+  }
+  void failOver(TimePoint at) {
+    health.disable(0, at);
+    router.onNodeEdge(nodes.nodes()[0], HealthEdge{false, "disabled"}, at);
+  }
+  std::optional<std::size_t> node(const char* aor) { return router.currentNode(aor); }
+};
+
+} // namespace
+
+TEST_CASE("duration failback waits for both ends of a call, and both go back within a second of its BYE",
+          "[failover_router]") {
+  Fixture f;
+  f.failOver(f.t0 + 1s);
+  REQUIRE(f.node("sip:carol@example.com") == 1u);
+  REQUIRE(f.node("sip:bob@example.com") == 1u);
+  for (bool caller : {true, false}) f.router.onDialog(test::leg(Kind::Offered, caller), f.t0 + 10s);
+  for (bool caller : {false, true}) f.router.onDialog(test::leg(Kind::Answered, caller, "b1"), f.t0 + 11s);
+  for (int s = 60; s <= 90; ++s) f.router.everySecond(f.t0 + 1s + std::chrono::seconds(s));
+  CHECK(f.node("sip:carol@example.com") == 1u);  // the caller is busy too
+  CHECK(f.node("sip:bob@example.com") == 1u);
+  DialogEvent bye = test::leg(Kind::Bye, true, "b1");
+  bye.aor = {};
+  f.router.onDialog(bye, f.t0 + 95s);
+  f.router.everySecond(f.t0 + 96s);
+  CHECK(f.node("sip:carol@example.com") == 0u);
+  CHECK(f.node("sip:bob@example.com") == 0u);
+}
+
+TEST_CASE("an idle registrant fails back at failBack.timeout, not before", "[failover_router]") {
+  Fixture f;
+  f.failOver(f.t0 + 1s);
+  f.router.everySecond(f.t0 + 60s);
+  CHECK(f.node("sip:carol@example.com") == 1u);
+  f.router.everySecond(f.t0 + 61s);
+  CHECK(f.node("sip:carol@example.com") == 0u);
+}
+
+TEST_CASE("a call nobody ends stops counting after the dialog lifetime", "[failover_router]") {
+  Fixture f;
+  f.config.sbc.dialogLifetime = 600s;
+  f.router.reconfigure(f.config);
+  f.failOver(f.t0 + 1s);
+  f.router.onDialog(test::leg(Kind::Offered, true), f.t0 + 2s);
+  f.router.onDialog(test::leg(Kind::Answered, true, "b1"), f.t0 + 3s);
+  f.router.everySecond(f.t0 + 500s);
+  CHECK(f.node("sip:carol@example.com") == 1u);
+  f.router.everySecond(f.t0 + 604s);
+  CHECK(f.router.dialogs().expired() == 1);
+  f.router.everySecond(f.t0 + 605s);
+  CHECK(f.node("sip:carol@example.com") == 0u);
+}
+
+TEST_CASE("routing is a chain of one-decision steps, in the advisory's order", "[failover_router]") {
+  Fixture f;
+  CHECK(f.router.requestSteps() == std::vector<std::string>{"registration", "dialog node", "not ours",
+                                                             "require registration", "failover choice", "register first"});
+  SECTION("require registration: a new dialog from a phone not registered through Switchback") {
+    const RouteRequest req{"sip:dave@example.com", "INVITE", RequestKind::NewDialog, {}, "c", "t", {}, false};
+    const auto d = f.router.routeFromPhone(req, f.t0);
+    CHECK_FALSE(d.hop);
+    CHECK(d.rejection.status == 403);
+  }
+  SECTION("not ours: that phone's MESSAGE goes to the preferred node") {
+    const RouteRequest req{"sip:dave@example.com", "MESSAGE", RequestKind::Other, {}, "c", "t", {}, false};
+    const auto d = f.router.routeFromPhone(req, f.t0);
+    REQUIRE(d.hop);
+    CHECK(d.hop->node == "primary");
+  }
+  SECTION("failover choice: a registrant's new dialog goes to its current node") {
+    const RouteRequest req{"sip:carol@example.com", "INVITE", RequestKind::NewDialog, {}, "c", "t", {}, false};
+    const auto d = f.router.routeFromPhone(req, f.t0);
+    REQUIRE(d.hop);
+    CHECK(d.hop->node == "primary");
+  }
+}
