@@ -32,6 +32,9 @@ struct ShutdownConfig {
 struct DnsConfig {
   std::string resolvConf;          // empty: /etc/resolv.conf; sofia-sip's format also takes "port N"
   bool ipLiteralTtlGiven = false;  // dns.ip_literal_ttl_s was set (else DNSTTL over IP literals is warned about)
+  /// How long a start waits for names (upstreams, listen addresses) to resolve: in a container or
+  /// at boot the resolver may come up after Switchback. Retried each second until then.
+  Seconds startupTimeout{30};
 };
 
 struct AdminConfig {

@@ -574,7 +574,9 @@ Config read(const YAML::Node& root, const Reader& r) {
     if (hc["successes_to_up"]) h.successesToUp = static_cast<int>(r.integer(hc["successes_to_up"], "health.successes_to_up", 1, 100));
   }
   if (const YAML::Node d = root["dns"]) {
-    r.onlyKeys(d, "dns", {"resolv_conf", "ip_literal_ttl_s"});
+    r.onlyKeys(d, "dns", {"resolv_conf", "ip_literal_ttl_s", "startup_timeout_s"});
+    if (d["startup_timeout_s"])
+      c.dns.startupTimeout = Seconds(r.integer(d["startup_timeout_s"], "dns.startup_timeout_s", 0, 3600));
     if (d["resolv_conf"]) c.dns.resolvConf = r.string(d["resolv_conf"], "dns.resolv_conf");
     if (d["ip_literal_ttl_s"])
       c.routing.ipLiteralDnsTtl = Seconds(r.integer(d["ip_literal_ttl_s"], "dns.ip_literal_ttl_s", 1, 86400));

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 namespace {
 
@@ -86,12 +87,26 @@ int main(int argc, char** argv) {
   switchback::setupLogging(config.log);
   for (const auto& w : warnings) spdlog::warn("{}", w);
   try {
-    switchback::resolveListenNames(config.transport.listen);
-    // Upstreams given by DNS name are resolved (RFC 3263) before anything listens.
+    // Names (listen addresses, upstreams by RFC 3263) are resolved before anything listens. In a
+    // container or at boot the resolver may come up after Switchback: retry each second until
+    // dns.startup_timeout_s has passed, then give up with the last error.
     std::vector<std::tuple<std::string, switchback::Transport, std::optional<std::uint16_t>>> names;
     for (const auto& u : config.upstreams)
       if (u.hostIsName) names.emplace_back(u.host, u.transport, u.portGiven ? std::optional<std::uint16_t>(u.port) : std::nullopt);
-    const auto resolved = switchback::resolveAtStartup(names, config.dns.resolvConf, switchback::Millis(5000));
+    const auto deadline = std::chrono::steady_clock::now() + config.dns.startupTimeout;
+    switchback::NodeTable::Resolved resolved;
+    for (;;) {
+      try {
+        switchback::resolveListenNames(config.transport.listen);
+        resolved = switchback::resolveAtStartup(names, config.dns.resolvConf, switchback::Millis(5000));
+        break;
+      } catch (const std::runtime_error& e) {
+        if (std::chrono::steady_clock::now() >= deadline) throw;
+        spdlog::warn("{}; retrying each second for up to {} s (dns.startup_timeout_s)", e.what(),
+                     config.dns.startupTimeout.count());
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    }
     switchback::App app(config, resolved, configPath);
     return app.run();
   } catch (const std::exception& e) {

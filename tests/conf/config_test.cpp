@@ -342,6 +342,13 @@ dns: { resolv_conf: "/etc/switchback/resolv.conf" }
   CHECK_THAT(errorOf(kMinimal + "dns: { server: 1.1.1.1 }\n"), Contains("dns.server: unknown key"));
 }
 
+TEST_CASE("dns.startup_timeout_s: how long a start waits for names to resolve", "[config]") {
+  CHECK(loadConfigString(kMinimal).dns.startupTimeout == Seconds(30));
+  CHECK(loadConfigString(kMinimal + "dns: { startup_timeout_s: 5 }\n").dns.startupTimeout == Seconds(5));
+  CHECK_THAT(errorOf(kMinimal + "dns: { startup_timeout_s: -1 }\n"),
+             Contains("test.yaml:4: dns.startup_timeout_s") && Contains("0-3600"));
+}
+
 TEST_CASE("DNSTTL over an IP-literal upstream: a warning, unless dns.ip_literal_ttl_s says the TTL to take", "[config]") {
   const auto warned = loadConfigString(kMinimal + "failover: { failBack: { mode: DNSTTL } }\n");
   REQUIRE(configWarnings(warned).size() == 1);
