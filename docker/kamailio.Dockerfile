@@ -9,4 +9,4 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY tests/integration/registrar.cfg.tmpl /etc/kamailio/registrar.cfg.tmpl
 ENV LISTEN_PORT=5060 SECRET=compose-shared-secret MIN_EXPIRES=60
 EXPOSE 5060/udp 5060/tcp
-ENTRYPOINT ["/bin/sh", "-c", "LISTEN_HOST=${LISTEN_HOST:-$(hostname -i | cut -d' ' -f1)} && sed -e \"s/127.0.0.1:@PORT@/$LISTEN_HOST:$LISTEN_PORT/g\" -e \"s/@PORT@/$LISTEN_PORT/g\" -e \"s/@SECRET@/$SECRET/g\" -e \"s/@MIN_EXPIRES@/$MIN_EXPIRES/g\" /etc/kamailio/registrar.cfg.tmpl > /tmp/registrar.cfg && exec kamailio -DD -E -M 32 -Y /tmp -P /tmp/kamailio.pid -f /tmp/registrar.cfg \"$@\"", "registrar"]
+ENTRYPOINT ["/bin/sh", "-c", "LISTEN_HOST=${LISTEN_HOST:-$(hostname -i | cut -d' ' -f1)} && sed -e \"s/127.0.0.1:@PORT@/$LISTEN_HOST:$LISTEN_PORT/g\" -e \"s/@PORT@/$LISTEN_PORT/g\" -e \"s/@SECRET@/$SECRET/g\" -e \"s/@MIN_EXPIRES@/$MIN_EXPIRES/g\" -e \"s/@REGISTER_HOOK@//g\" /etc/kamailio/registrar.cfg.tmpl > /tmp/registrar.cfg && exec kamailio -DD -E -M 32 -Y /tmp -P /tmp/kamailio.pid -f /tmp/registrar.cfg \"$@\"", "registrar"]

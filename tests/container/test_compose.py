@@ -64,8 +64,17 @@ try:
     r = subprocess.run(compose + ["up", "-d"], capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
     h.require(r.returncode == 0, "podman-compose up -d starts the file as it is", (r.stdout + r.stderr)[-3000:])
     mark("compose up returned")
-    h.check(set(containers()) == {"registrar-a", "registrar-b", "switchback"}, "three containers are running",
+    def logs(service):
+        c = containers().get(service)
+        r = run(podman, "logs", c["Names"][0]) if c else None
+        return f"--- {service}:\n" + ((r.stdout + r.stderr)[-1500:] if r else "(no container)")
+
+    h.check(set(containers()) == {"registrar-a", "registrar-b", "switchback"}, "three containers are up",
             list(containers()))
+    time.sleep(1)  # a registrar refusing its config exits within a second
+    states = {name: c["State"] for name, c in containers().items()}
+    h.require(set(states.values()) == {"running"}, "… and still running a second later", str(states) + "\n" +
+              "\n".join(logs(name) for name, state in states.items() if state != "running"))
 
     def ready():
         try:
@@ -74,7 +83,7 @@ try:
         except OSError:
             return False
     h.require(wait_until(ready, 30), "Switchback is ready and has probed both registrars",
-              run(podman, "logs", containers().get("switchback", {}).get("Names", ["?"])[0]).stdout[-2000:])
+              "\n".join(logs(name) for name in ("switchback", "registrar-a", "registrar-b")))
     mark("Switchback ready, both registrars answer probes")
 
     users = h.users([f"u{i}" for i in range(1, PHONES + 1)])

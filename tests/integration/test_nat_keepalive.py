@@ -120,7 +120,9 @@ died = time.monotonic()
 h.check(wait_until(lambda: sb.status()["nat"]["unreachable_total"] == 1, 10),
         "the silent phone is marked unreachable", sb.status()["nat"])
 h.figure(f"unreachable after {time.monotonic() - died:.1f} s of silence (interval 1 s, max_missed 3)")
-h.check(relay.dropped >= 1, "the NAT dropped the keep-alives sent after its pinhole closed", relay.dropped)
+# Whether a keep-alive falls after the pinhole closed (3 s after the phone's last packet) and before
+# the third miss removes the phone is a race of a few hundred ms: a figure, not a check.
+h.figure(f"keep-alives the NAT dropped after its pinhole closed: {relay.dropped}")
 m = sb.metrics()
 h.check(m.get("switchback_nat_unreachable_total") == 1 and m.get("switchback_nat_keepalives_missed_total", 0) >= 3,
         "/metrics counts the misses and the unreachable phone", {k: v for k, v in m.items() if "nat" in k})
