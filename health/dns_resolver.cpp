@@ -10,6 +10,7 @@
 #include <sofia-resolv/sres_async.h>
 #include <sofia-resolv/sres_record.h>
 #include <spdlog/spdlog.h>
+#include <set>
 #include <stdexcept>
 
 // sofia-sip lets the user define the resolver's async and context types.
@@ -19,6 +20,7 @@ struct sres_async_s {
 struct sres_context_s {
   sres_resolver_t* res;
   std::function<void(void* const*)> answer;
+  std::set<sres_context_s*>* pending;   // the resolver's queries in flight; null once it is gone
 };
 
 namespace switchback {
@@ -36,6 +38,11 @@ struct DnsResolver::Async {
 namespace {
 
 void onAnswer(sres_context_t* ctx, sres_query_t*, sres_record_t** answers) {
+  if (ctx->pending == nullptr) {  // the resolver is being destroyed: it frees the context
+    if (answers) sres_free_answers(ctx->res, answers);
+    return;
+  }
+  ctx->pending->erase(ctx);
   ctx->answer(reinterpret_cast<void* const*>(answers));
   if (answers) sres_free_answers(ctx->res, answers);
   delete ctx;
@@ -61,7 +68,10 @@ DnsResolver::~DnsResolver() {
     s->descriptor.release();  // sofia-sip closes its own sockets
   }
   sockets_.clear();
+  // Queries still in flight (a start that timed out) are dropped with their callbacks.
+  for (auto* ctx : pending_) ctx->pending = nullptr;
   sres_resolver_unref(res_);
+  for (auto* ctx : pending_) delete ctx;
 }
 
 void DnsResolver::armTimer() {
@@ -110,8 +120,10 @@ int onSocketUpdate(sres_async_t* async, sres_socket_t newSocket, sres_socket_t o
 } // namespace
 
 void DnsResolver::query(std::uint16_t type, const std::string& name, std::function<void(void* const*)> answer) {
-  auto* ctx = new sres_context_s{res_, std::move(answer)};
+  auto* ctx = new sres_context_s{res_, std::move(answer), &pending_};
+  pending_.insert(ctx);
   if (sres_query(res_, onAnswer, ctx, type, name.c_str()) == nullptr) {
+    pending_.erase(ctx);
     auto fn = std::move(ctx->answer);
     delete ctx;
     fn(nullptr);

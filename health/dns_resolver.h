@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 extern "C" {
 struct sres_resolver_s;
+struct sres_context_s;
 }
 
 namespace switchback {
@@ -61,6 +63,7 @@ private:
   std::map<int, std::unique_ptr<Socket>> sockets_;
   struct Async;
   std::unique_ptr<Async> async_;
+  std::set<sres_context_s*> pending_;   // queries in flight, freed with the resolver if unanswered
 };
 
 /// Resolves every host name among `hosts` before the proxy starts (bounded in time);

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     for (;;) {
       try {
         switchback::resolveListenNames(config.transport.listen);
-        resolved = switchback::resolveAtStartup(names, config.dns.resolvConf, switchback::Millis(5000));
+        resolved = switchback::resolveAtStartup(names, config.dns.resolvConf, switchback::Millis(3000));
         break;
       } catch (const std::runtime_error& e) {
         if (std::chrono::steady_clock::now() >= deadline) throw;
