@@ -309,6 +309,14 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
   if (status == 100) return;  // hop by hop: we sent our own
   if (ctx->finalSent && !(ctx->isInvite && status < 300)) return;  // one final per transaction, except 2xx to INVITE
   msg_header_remove(msg.msg(), reinterpret_cast<msg_pub_t*>(sip), reinterpret_cast<msg_header_t*>(sip->sip_via));
+  if (status == 503) {
+    // RFC 3261 §16.7 step 6: a 503 says its sender cannot serve, not that Switchback cannot; passed
+    // on, it would make the phone (or the node) fail over away from Switchback. It goes on as 500.
+    sip->sip_status->st_status = 500;
+    sip->sip_status->st_phrase = "Server Internal Error";
+    msg_fragment_clear(sip->sip_status->st_common);
+    ++stats_.converted503;
+  }
   if (status >= 200) {
     if (ctx->isInvite && !ctx->finalSent)
       reportInvite(status < 300 ? DialogEvent::Kind::Answered : DialogEvent::Kind::Failed, *ctx, &msg, now);

@@ -23,6 +23,7 @@ struct Stats {
   std::uint64_t retransmissionsAbsorbed = 0;
   std::uint64_t retriedElsewhere = 0;       // unanswered requests sent once more when their node went down
   std::uint64_t transactionTimeouts = 0;
+  std::uint64_t converted503 = 0;           // 503s passed on as 500 (RFC 3261 §16.7 step 6)
   std::map<std::string, std::uint64_t> requestsByMethod;
   std::map<std::string, std::uint64_t> responsesByClass;   // "1xx" … "6xx"
   std::map<std::pair<std::string, std::string>, std::uint64_t> finalResponses;  // (CSeq method, class)

@@ -256,6 +256,9 @@ std::string renderMetrics(const StatusView& v) {
   gauge("switchback_transactions_active", "Proxy transactions in progress", v.transactions);
   counter("switchback_requests_retried_total", "Unanswered requests sent once more when their node was seen down",
           s.retriedElsewhere);
+  counter("switchback_responses_503_converted_total",
+          "503 answers from a node or phone passed on as 500 (RFC 3261 16.7: the 503 is about its sender)",
+          s.converted503);
   gauge("switchback_tcp_connections", "Open TCP connections", v.tcpConnections);
   gauge("switchback_draining", "1 while draining after SIGTERM", v.app.draining ? 1 : 0);
   out += "# HELP switchback_reloads_total Configuration reloads (SIGHUP) by result\n# TYPE switchback_reloads_total counter\n";

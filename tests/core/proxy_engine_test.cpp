@@ -323,6 +323,20 @@ TEST_CASE("no upstream available: 503", "[proxy]") {
   CHECK(parse(out[0].bytes).status() == 503);
 }
 
+TEST_CASE("a 503 from upstream reaches the phone as 500 (RFC 3261 16.7 step 6)", "[proxy]") {
+  Harness h;
+  h.receive(req("MESSAGE", "sip:bob@example.com"), kPhone);
+  auto out = h.wire.take();
+  REQUIRE(out.size() == 1);
+  h.receive(answer(out[0].bytes, 503, "Service Unavailable", "Retry-After: 30\r\n"), kUpstream);
+  out = h.wire.take();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].flow.remote == kPhone.remote);
+  auto response = parse(out[0].bytes);
+  CHECK(response.status() == 500);
+  CHECK(h.stats.converted503 == 1);
+}
+
 // Regressions from a mutation run of the receive path under ASan (each crashed the process).
 TEST_CASE("a duplicated Max-Forwards is answered 400, not read as an error header", "[proxy]") {
   Harness h;
