@@ -50,7 +50,7 @@ void ProxyEngine::reportInvite(DialogEvent::Kind kind, const Context& ctx, const
       if (!e.phoneIsCaller) e.contact = contactOf(r);
     }
   }
-  policy_.onDialog(e, now);
+  observer_.onDialog(e, now);
 }
 
 ProxyEngine::InDialogRequest ProxyEngine::inDialogRequest(const SipMessage& msg) {
@@ -75,7 +75,7 @@ void ProxyEngine::reportInDialog(const InDialogRequest& r, TimePoint now) {
   e.fromTag = r.fromTag;
   e.toTag = r.toTag;
   e.cseq = r.cseq;
-  policy_.onDialog(e, now);
+  observer_.onDialog(e, now);
 }
 
 } // namespace switchback

@@ -48,9 +48,10 @@ std::string clientKey(std::string_view branch, std::string_view method) {
 } // namespace
 
 
-ProxyEngine::ProxyEngine(const ProxyConfig& config, Wire& wire, UpstreamPolicy& policy, BindingTable& bindings,
+ProxyEngine::ProxyEngine(const ProxyConfig& config, Wire& wire, Upstreams upstreams, BindingTable& bindings,
                          Stats& stats, ClockFn clock)
-    : config_(config), wire_(wire), policy_(policy), bindings_(bindings), stats_(stats), clock_(std::move(clock)),
+    : config_(config), wire_(wire), directory_(upstreams.directory), router_(upstreams.router),
+      observer_(upstreams.observer), bindings_(bindings), stats_(stats), clock_(std::move(clock)),
       branchSalt_(std::random_device{}()) {
   for (const auto& l : wire_.listeners()) {
     boost::system::error_code ec;
@@ -64,8 +65,8 @@ ProxyEngine::~ProxyEngine() = default;
 void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
   ++stats_.messagesIn;
   const TimePoint now = clock_();
-  const bool upstream = guard_ && isUpstreamSource(flow);
-  const Guard::Packet packet = guard_ ? guard_->admitPacket(bytes, flow, upstream, now) : Guard::Packet::Pass;
+  const Guard::Packet packet =
+      guard_ ? guard_->admitPacket(bytes, flow, classify(flow, nullptr).node.has_value(), now) : Guard::Packet::Pass;
   if (packet == Guard::Packet::Drop) return;
   SipMessage::ParseError error;
   auto msg = SipMessage::parse(bytes, config_.maxMessageBytes, error);
@@ -75,10 +76,11 @@ void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
     spdlog::debug("dropped an unparseable message from {} ({} bytes)", flow.str(), bytes.size());
     return;
   }
-  if (guard_ && !guard_->admitParsed(*msg, upstream)) return;
+  const Origin origin = classify(flow, &*msg);
+  if (guard_ && !guard_->admitParsed(*msg, origin.node.has_value())) return;
   const std::size_t headEnd = bytes.find("\r\n\r\n");
   const std::size_t body = headEnd == std::string_view::npos ? 0 : bytes.size() - headEnd - 4;
-  if (msg->isRequest()) handleRequest(*msg, flow, body, packet == Guard::Packet::Limited, now);
+  if (msg->isRequest()) handleRequest(*msg, flow, origin, body, packet == Guard::Packet::Limited, now);
   else if (packet == Guard::Packet::Limited) ++stats_.dropped["rate limit"];
   else handleResponse(*msg, flow, now);
 }
@@ -86,8 +88,8 @@ void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
 // ---------------------------------------------------------------------------------------
 // Requests
 
-void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, bool limited,
-                                TimePoint now) {
+void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, const Origin& origin, std::size_t bodyBytes,
+                                bool limited, TimePoint now) {
   sip_t* sip = msg.sip();
   const std::string method(msg.method());
   // Unknown methods are counted together: a flood of invented ones must not grow the map.
@@ -102,8 +104,8 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
     else ++stats_.rejected[rejection->reason];
     return;
   }
-  if (guard_ && !admitted(msg, in, limited, now)) return;
-  if (sip->sip_request->rq_method == sip_method_ack) return handleAck(msg, in, now);
+  if (guard_ && !admitted(msg, in, origin, limited, now)) return;
+  if (sip->sip_request->rq_method == sip_method_ack) return handleAck(msg, origin, now);
   if (sip->sip_request->rq_method == sip_method_cancel) return handleCancel(msg, in, now);
 
   const std::string key = serverKey(sip, method);
@@ -144,16 +146,16 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, std::size_t bod
       refersToUs(sip->sip_request->rq_url) && sip->sip_request->rq_url->url_user == nullptr)
     return replyStateless(msg, in, 200, "OK");
 
-  proxyRequest(msg, in, key, hash, false, now);
+  proxyRequest(msg, in, origin, key, hash, false, now);
 }
 
-void ProxyEngine::proxyRequest(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash,
-                               bool resumed, TimePoint now) {
+void ProxyEngine::proxyRequest(SipMessage& msg, const Flow& in, const Origin& origin, const std::string& key,
+                               const std::string& hash, bool resumed, TimePoint now) {
   sip_t* sip = msg.sip();
   const std::string method(msg.method());
   Routed routed;
-  auto target = route(msg, in, routed, now, resumed);
-  if (!target && routed.hold && !resumed) return hold(msg, in, key, hash, routed.aor, now + *routed.hold);
+  auto target = route(msg, origin, routed, now, resumed);
+  if (!target && routed.hold && !resumed) return hold(msg, in, origin, key, hash, routed.aor, now + *routed.hold);
   if (!target) return replyStateless(msg, in, routed.why.status, routed.why.reason, routed.retryAfter);
 
   const std::string branch = std::string(kOurBranch) + hash + "." + hex64(branchSalt_ ^ nextId_);
@@ -201,14 +203,14 @@ void ProxyEngine::proxyRequest(SipMessage& msg, const Flow& in, const std::strin
   }
   if (c.clientFailed) {
     c.client->onTransportError();
-    if (!c.node.empty()) policy_.observe(c.node, UpstreamPolicy::Outcome::TransportError, std::nullopt, now);
+    if (!c.node.empty()) observer_.observe(c.node, ProxyObserver::Outcome::TransportError, std::nullopt, now);
     respondFromContext(c, 503, "Service Unavailable", now);
   }
   schedule(c);
   maybeRetire(id);
 }
 
-void ProxyEngine::handleAck(SipMessage& msg, const Flow& in, TimePoint now) {
+void ProxyEngine::handleAck(SipMessage& msg, const Origin& origin, TimePoint now) {
   const sip_t* sip = msg.sip();
   if (auto it = serverIndex_.find(serverKey(sip, "ACK")); it != serverIndex_.end()) {
     if (Context* ctx = findContext(it->second); ctx && ctx->server && ctx->server->onAck(now)) {
@@ -220,7 +222,7 @@ void ProxyEngine::handleAck(SipMessage& msg, const Flow& in, TimePoint now) {
   const std::string hash = hex64(loopHash(msg));
   if (isLoop(msg, hash)) return;
   Routed routed;
-  auto target = route(msg, in, routed, now);
+  auto target = route(msg, origin, routed, now);
   if (!target) {
     ++stats_.rejected["ACK without route"];
     return;
@@ -367,7 +369,7 @@ void ProxyEngine::originate(const Flow& out, std::string_view method,
   ctx->clientKey = clientKey(branch, method);
   ctx->out = out;
   ctx->local = std::move(done);
-  if (auto node = policy_.nodeAt(out.remote)) ctx->node = node->node;
+  if (auto node = directory_.nodeAt(out.remote)) ctx->node = node->node;
   const std::uint64_t id = ctx->id;
   const TxKind kind = method == "INVITE" ? TxKind::Invite : TxKind::NonInvite;
   Context& c = *ctx;
@@ -380,7 +382,7 @@ void ProxyEngine::originate(const Flow& out, std::string_view method,
                    });
   if (c.clientFailed) {
     c.client->onTransportError();
-    if (!c.node.empty()) policy_.observe(c.node, UpstreamPolicy::Outcome::TransportError, std::nullopt, now);
+    if (!c.node.empty()) observer_.observe(c.node, ProxyObserver::Outcome::TransportError, std::nullopt, now);
     finishLocal(c, 0, nullptr);
   }
   schedule(c);
@@ -397,13 +399,13 @@ void ProxyEngine::finishLocal(Context& ctx, int status, const SipMessage* respon
 
 void ProxyEngine::observe(const Context& ctx, int status, const SipMessage* response, TimePoint now) {
   if (ctx.node.empty()) return;
-  using Outcome = UpstreamPolicy::Outcome;
-  if (status == 0) return policy_.observe(ctx.node, Outcome::Timeout, std::nullopt, now);
-  if (status != 503) return policy_.observe(ctx.node, Outcome::Answered, std::nullopt, now);
+  using Outcome = ProxyObserver::Outcome;
+  if (status == 0) return observer_.observe(ctx.node, Outcome::Timeout, std::nullopt, now);
+  if (status != 503) return observer_.observe(ctx.node, Outcome::Answered, std::nullopt, now);
   std::optional<Seconds> retryAfter;
   if (response && response->sip()->sip_retry_after)
     retryAfter = Seconds(static_cast<long>(response->sip()->sip_retry_after->af_delta));
-  policy_.observe(ctx.node, Outcome::Unavailable, retryAfter, now);
+  observer_.observe(ctx.node, Outcome::Unavailable, retryAfter, now);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -446,7 +448,7 @@ void ProxyEngine::onTimer(TimePoint now) {
     if (ctx->client && ctx->clientFailed && ctx->client->state() != ClientTransaction::State::Terminated) {
       // A retransmission could not be sent (TCP connection gone): a transport error (§17.1.4).
       ctx->client->onTransportError();
-      if (!ctx->node.empty()) policy_.observe(ctx->node, UpstreamPolicy::Outcome::TransportError, std::nullopt, now);
+      if (!ctx->node.empty()) observer_.observe(ctx->node, ProxyObserver::Outcome::TransportError, std::nullopt, now);
       if (ctx->local) finishLocal(*ctx, 0, nullptr);
       else respondFromContext(*ctx, 503, "Service Unavailable", now);
     }

@@ -10,6 +10,7 @@
 #include "core/stats.h"
 #include "core/timer_config.h"
 #include "core/transaction.h"
+#include "core/upstream_policy.h"
 
 #include <functional>
 #include <optional>
@@ -19,70 +20,6 @@
 #include <vector>
 
 namespace switchback {
-
-/// Where a request goes when it leaves towards an upstream node.
-struct NextHop {
-  std::string node;
-  Transport transport = Transport::Udp;
-  Endpoint endpoint;
-};
-
-/// What a request from a phone is, for the routing policy.
-enum class RequestKind { Register, NewDialog, InDialog, Other };
-
-struct RouteRequest {
-  std::string_view aor;            // the phone's address of record (To for REGISTER, From otherwise)
-  std::string_view method;
-  RequestKind kind;
-  std::string_view dialogNode;     // InDialog: the node the route set names, if any
-  std::string_view callId;         // the request's Call-ID and its own From and To tags
-  std::string_view fromTag;
-  std::string_view toTag;
-  bool resumed = false;            // asked again after a hold: the policy decides now
-};
-
-struct RouteDecision {
-  std::optional<NextHop> hop;
-  Rejection rejection{503, "No Upstream Available"};   // when there is no hop
-  std::optional<Seconds> retryAfter;
-  /// No hop yet: hold the request until the policy calls ProxyEngine::resume(aor) (a registration
-  /// it started has ended) or `hold` has passed, then ask again (with `resumed` set).
-  std::optional<Millis> hold;
-};
-
-/// The routing policy the proxy asks; routing/ implements it (core never depends on routing).
-class UpstreamPolicy {
-public:
-  virtual ~UpstreamPolicy() = default;
-  /// Where a request from a phone goes, or why it does not.
-  virtual RouteDecision routeFromPhone(const RouteRequest& request, TimePoint now) = 0;
-  /// The configured node at this address, if the address is one.
-  virtual std::optional<NextHop> nodeAt(const Endpoint& address) const = 0;
-  /// A node with this IP address, whatever the port (a TCP upstream connects from any port).
-  virtual std::optional<NextHop> nodeAtHost(const boost::asio::ip::address& address) const {
-    (void)address;
-    return std::nullopt;
-  }
-  /// A request from upstream node `node` towards the phone registered as `aor`: nullopt accepts
-  /// it. `request` names the request (kind InDialog when it has a To tag).
-  virtual std::optional<Rejection> acceptFromUpstream(std::string_view aor, std::string_view node,
-                                                      const RouteRequest& request, TimePoint now) {
-    (void)aor, (void)node, (void)request, (void)now;
-    return std::nullopt;
-  }
-  /// A 2xx to a REGISTER from `node` left `aor` registered there.
-  virtual void onRegistered(std::string_view aor, std::string_view node, TimePoint now) { (void)aor, (void)node, (void)now; }
-  /// What happened to a dialog on one leg (offered, answered, failed, an in-dialog request, a
-  /// BYE): failback waits for idle phones, whichever end of a call they are.
-  virtual void onDialog(const DialogEvent& event, TimePoint now) { (void)event, (void)now; }
-
-  enum class Outcome { Answered, Unavailable, Timeout, TransportError };
-  /// Passive health accounting: how a transaction forwarded to `node` ended. Unavailable is a
-  /// 503; retryAfter is its Retry-After, if any.
-  virtual void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) {
-    (void)node, (void)outcome, (void)retryAfter, (void)now;
-  }
-};
 
 /// How a request Switchback originated itself ended: the final status (0 if it timed out or
 /// could not be sent) and the response, valid during the call only.
@@ -107,7 +44,7 @@ class ProxyEngine : public MessageSink {
 public:
   using ClockFn = std::function<TimePoint()>;
 
-  ProxyEngine(const ProxyConfig& config, Wire& wire, UpstreamPolicy& policy, BindingTable& bindings, Stats& stats,
+  ProxyEngine(const ProxyConfig& config, Wire& wire, Upstreams upstreams, BindingTable& bindings, Stats& stats,
               ClockFn clock);
   ~ProxyEngine() override;
 
@@ -158,14 +95,25 @@ private:
     std::string aor;
   };
 
-  void handleRequest(SipMessage& msg, const Flow& in, std::size_t bodyBytes, bool limited, TimePoint now);
+  /// Who sent a message, by one rule that the guard and the routing both read.
+  struct Origin {
+    std::optional<NextHop> node;   // an upstream node; otherwise a phone (or a stranger)
+    bool claimsUpstream = false;   // not a node, yet its top Via names a node's address
+  };
+  /// A node: from the node's address, or over a connection of its own from the node's host (an
+  /// ephemeral port) with our token for another flow in its Route or Request-URI (a request on
+  /// its way to a phone). A raw packet, before it is parsed, is judged by the address alone.
+  Origin classify(const Flow& in, const SipMessage* msg) const;
+  bool carriesOtherFlowToken(const SipMessage& msg, const Flow& in) const;
+
+  void handleRequest(SipMessage& msg, const Flow& in, const Origin& origin, std::size_t bodyBytes, bool limited,
+                     TimePoint now);
   // Guard hooks (proxy_guard.cpp).
-  bool isUpstreamSource(const Flow& in) const;
-  bool admitted(SipMessage& msg, const Flow& in, bool limited, TimePoint now);
-  bool relayDenied(const SipMessage& msg, bool inDialog, const std::optional<NextHop>& routeNode) const;
+  bool admitted(SipMessage& msg, const Flow& in, const Origin& origin, bool limited, TimePoint now);
+  bool foreignRequestUri(const SipMessage& msg) const;
   bool isRegisteredPhone(const Endpoint& target) const;
   void handleResponse(SipMessage& msg, const Flow& in, TimePoint now);
-  void handleAck(SipMessage& msg, const Flow& in, TimePoint now);
+  void handleAck(SipMessage& msg, const Origin& origin, TimePoint now);
   void handleCancel(SipMessage& msg, const Flow& in, TimePoint now);
 
   void fixTopVia(SipMessage& msg, const Flow& in) const;
@@ -173,7 +121,7 @@ private:
   bool refersToUs(const url_t* url) const;
   std::optional<Flow> usableToken(std::string_view user) const;
   /// Pops our Route entries, fixes strict routing, and decides the next hop.
-  std::optional<Target> route(SipMessage& msg, const Flow& in, Routed& why, TimePoint now, bool resumed = false);
+  std::optional<Target> route(SipMessage& msg, const Origin& origin, Routed& why, TimePoint now, bool resumed = false);
   void addVia(SipMessage& msg, const Flow& out, const std::string& branch) const;
   std::string viaValue(const Flow& out, const std::string& branch) const;
   void finishLocal(Context& ctx, int status, const SipMessage* response);
@@ -199,16 +147,17 @@ private:
   void reportInDialog(const InDialogRequest& r, TimePoint now);
   bool retryElsewhere(Context& ctx, TimePoint now);   // proxy_retry.cpp
   /// What follows the checks for a request that is not a retransmission: route and forward it.
-  void proxyRequest(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash, bool resumed,
-                    TimePoint now);
+  void proxyRequest(SipMessage& msg, const Flow& in, const Origin& origin, const std::string& key,
+                    const std::string& hash, bool resumed, TimePoint now);
   struct Held {
     SipMessage msg;
     Flow in;
+    Origin origin;
     std::string key, hash, aor;
     TimePoint until;
   };
-  void hold(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash, std::string aor,
-            TimePoint until);
+  void hold(SipMessage& msg, const Flow& in, const Origin& origin, const std::string& key, const std::string& hash,
+            std::string aor, TimePoint until);
   void releaseHeld(TimePoint now);
   void capPhoneExpiry(SipMessage& response) const;
   void forwardResponseStateless(SipMessage& msg);
@@ -219,7 +168,9 @@ private:
 
   ProxyConfig config_;
   Wire& wire_;
-  UpstreamPolicy& policy_;
+  const NodeDirectory& directory_;
+  RequestRouter& router_;
+  ProxyObserver& observer_;
   BindingTable& bindings_;
   Stats& stats_;
   ClockFn clock_;

@@ -26,7 +26,7 @@ bool ProxyEngine::retryElsewhere(Context& c, TimePoint now) {
   SipMessage& msg = *c.forwarded;
   sip_t* sip = msg.sip();
   const RouteRequest request{c.aor, msg.method(), c.kind, {}, sv(sip->sip_call_id->i_id), sv(sip->sip_from->a_tag), {}};
-  const RouteDecision d = policy_.routeFromPhone(request, now);
+  const RouteDecision d = router_.routeFromPhone(request, now);
   if (!d.hop || d.hop->node == c.node) return false;
   auto flow = wire_.flowTo(d.hop->transport, d.hop->endpoint);
   // Record-Route and Path name the listener facing the old node: only the same one will do.
@@ -52,11 +52,11 @@ bool ProxyEngine::retryElsewhere(Context& c, TimePoint now) {
   return true;
 }
 
-void ProxyEngine::hold(SipMessage& msg, const Flow& in, const std::string& key, const std::string& hash, std::string aor,
-                       TimePoint until) {
+void ProxyEngine::hold(SipMessage& msg, const Flow& in, const Origin& origin, const std::string& key,
+                       const std::string& hash, std::string aor, TimePoint until) {
   // The phone hears 100 Trying (an INVITE) and stops retransmitting; other requests are absorbed.
   if (msg.sip()->sip_request->rq_method == sip_method_invite) wire_.send(in, buildResponse(msg, 100, "Trying"));
-  held_.push_back(Held{std::move(msg), in, key, hash, std::move(aor), until});
+  held_.push_back(Held{std::move(msg), in, origin, key, hash, std::move(aor), until});
 }
 
 void ProxyEngine::resume(const std::string& aor) {
@@ -74,7 +74,7 @@ void ProxyEngine::releaseHeld(TimePoint now) {
     due.push_back(std::move(*it));
     it = held_.erase(it);
   }
-  for (auto& h : due) proxyRequest(h.msg, h.in, h.key, h.hash, true, now);
+  for (auto& h : due) proxyRequest(h.msg, h.in, h.origin, h.key, h.hash, true, now);
 }
 
 } // namespace switchback

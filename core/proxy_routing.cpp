@@ -105,8 +105,8 @@ bool ProxyEngine::isLoop(const SipMessage& msg, const std::string& hash) const {
   return false;
 }
 
-std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flow& in, Routed& routed, TimePoint now,
-                                                      bool resumed) {
+std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Origin& origin, Routed& routed,
+                                                      TimePoint now, bool resumed) {
   Rejection& why = routed.why;
   sip_t* sip = msg.sip();
   std::optional<Flow> token;
@@ -131,18 +131,13 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   const bool inDialog = sip->sip_to && sip->sip_to->a_tag;
   const std::string_view callId = sv(sip->sip_call_id->i_id), fromTag = sv(sip->sip_from->a_tag),
                          toTag = sv(sip->sip_to->a_tag);
-  auto from = policy_.nodeAt(in.remote);
-  // A node that reaches us over a TCP connection of its own comes from an ephemeral port: it is
-  // the node if it comes from the node's host and carries our token for another flow (a phone's).
-  if (!from && isReliable(in.transport) && token && !(token->remote == in.remote))
-    from = policy_.nodeAtHost(in.remote.address);
-  if (from) {
+  if (const auto& from = origin.node) {
     // From upstream: towards a phone, over the flow our Path or Record-Route token names.
     const url_t* to = sip->sip_to->a_url;
     const std::string aor = canonicalAor(sv(to->url_scheme), sv(to->url_user), sv(to->url_host));
     const RouteRequest request{aor,    msg.method(), inDialog ? RequestKind::InDialog : RequestKind::Other, {},
                                callId, fromTag,      toTag,                                                  false};
-    if (auto rejection = policy_.acceptFromUpstream(aor, from->node, request, now)) {
+    if (auto rejection = router_.acceptFromUpstream(aor, from->node, request, now)) {
       why = *rejection;
       return std::nullopt;
     }
@@ -174,16 +169,15 @@ std::optional<ProxyEngine::Target> ProxyEngine::route(SipMessage& msg, const Flo
   RouteRequest request{aor, msg.method(), RequestKind::Other, {}, callId, fromTag, toTag, resumed};
   std::optional<NextHop> routeNode;
   if (sip->sip_route)
-    if (auto t = uriTarget(sip->sip_route->r_url)) routeNode = policy_.nodeAt(t->endpoint);
+    if (auto t = uriTarget(sip->sip_route->r_url)) routeNode = directory_.nodeAt(t->endpoint);
   if (isRegister) request.kind = RequestKind::Register;
   else if (inDialog) request.kind = RequestKind::InDialog;
   else if (isDialogCreatingMethod(sip->sip_request->rq_method)) request.kind = RequestKind::NewDialog;
   if (routeNode) request.dialogNode = routeNode->node;
-  if (relayDenied(msg, inDialog, routeNode)) {
-    why = Rejection{403, "Relaying Denied"};
-    return std::nullopt;
-  }
-  RouteDecision decision = policy_.routeFromPhone(request, now);
+  // Our own Route entries are gone by now: any other must name a configured upstream node.
+  request.foreignRoute = sip->sip_route && !routeNode;
+  request.foreignTarget = !inDialog && !sip->sip_route && foreignRequestUri(msg);
+  RouteDecision decision = router_.routeFromPhone(request, now);
   if (!decision.hop) {
     why = decision.rejection;
     routed.retryAfter = decision.retryAfter;
@@ -261,7 +255,7 @@ void ProxyEngine::recordRegistration(const Context& ctx, const SipMessage& respo
   RegisterOutcome o = registerOutcome(*ctx.forwarded, response, ctx.node, ctx.in, ctx.client->request());
   o.phoneExpiresCap = static_cast<std::uint32_t>(config_.maxPhoneExpires.count());
   bindings_.apply(o, now);
-  if (bindings_.find(o.aor)) policy_.onRegistered(o.aor, o.node, now);
+  if (bindings_.find(o.aor)) observer_.onRegistered(o.aor, o.node, now);
   if (spdlog::should_log(spdlog::level::debug))  // the flow's text costs a formatting per registration
     spdlog::debug("registration {} via {} on {}: {} contacts", o.aor, ctx.in.str(), o.node, o.contacts.size());
 }

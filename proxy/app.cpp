@@ -56,9 +56,9 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
     : config_(config), configPath_(std::move(configPath)), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_),
       purgeTimer_(io_), persistTimer_(io_), drainTimer_(io_), guard_(config.guard, stats_),
       nodes_(config.upstreams, resolved, Clock::now()), health_(config.health, nodes_, Clock::now()),
-      router_(config.routing, nodes_, health_, bindings_), policy_(router_),
+      router_(config.routing, nodes_, health_, bindings_),
       network_(io_, config.transport, *this, stats_) {
-  engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, policy_, bindings_, stats_,
+  engine_ = std::make_unique<ProxyEngine>(proxyConfig(config_), network_, Upstreams{router_, router_, router_}, bindings_, stats_,
                                           [] { return Clock::now(); });
   engine_->setGuard(&guard_);
   nat_ = std::make_unique<NatKeeper>(config_.nat, bindings_, [this](const Flow& f, std::string_view contact, bool options) {
@@ -126,7 +126,7 @@ void App::waitForSignal() {
       reload();
       return waitForSignal();
     }
-    if (policy_.draining()) {
+    if (router_.draining()) {
       spdlog::warn("signal {} while draining: stopping now", signal);
       return stop();
     }
@@ -142,7 +142,7 @@ void App::tick() {
     if (ec || stopping_) return;
     const TimePoint now = Clock::now();
     engine_->onTimer(now);
-    if (!policy_.draining()) {  // no new probes or re-registrations once draining
+    if (!router_.draining()) {  // no new probes or re-registrations once draining
       health_.tick(now);
       reregistrar_->tick(now);
       nat_->tick(now);
@@ -328,7 +328,7 @@ void App::reload() {
 }
 
 void App::drain() {
-  policy_.startDraining();
+  router_.startDraining();
   const std::size_t open = engine_->unfinishedTransactions();
   spdlog::warn("draining: new dialogs get 503; {} transactions in progress, up to {} ms", open,
                config_.shutdown.drainTimeout.count());
@@ -389,7 +389,7 @@ AdminServer::Reply App::admin(const std::string& method, const std::string& targ
 AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::string& target) {
   const TimePoint now = Clock::now();
   const StatusView view{stats_, bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
-                        network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, policy_.draining(),
+                        network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, router_.draining(),
                         store_ ? std::optional<BindingStore::Counters>(store_->counters()) : std::nullopt,
                         config_.routing.pacing.registrationsPerSecond}, &guard_, nat_.get()};
   const auto q = target.find('?');
@@ -414,7 +414,7 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
     // Ready while not draining and some upstream node is usable.
     bool anyUsable = false;
     for (const auto& n : nodes_.nodes()) anyUsable = anyUsable || health_.usable(n.index, now);
-    if (policy_.draining()) return {503, "text/plain", "draining\n"};
+    if (router_.draining()) return {503, "text/plain", "draining\n"};
     if (!anyUsable) return {503, "text/plain", "live, not ready: no upstream node is usable\n"};
     return {200, "text/plain", "ok\n"};
   }

@@ -10,7 +10,6 @@
 #include "health/health_monitor.h"
 #include "health/node_table.h"
 #include "proxy/admin_server.h"
-#include "proxy/draining_policy.h"
 #include "routing/failover_router.h"
 #include "routing/reregistrar.h"
 
@@ -72,7 +71,6 @@ private:
   NodeTable nodes_;
   HealthMonitor health_;
   FailoverRouter router_;
-  DrainingPolicy policy_;
   Network network_;
   std::unique_ptr<ProxyEngine> engine_;
   std::unique_ptr<NatKeeper> nat_;

@@ -139,14 +139,18 @@ RouteDecision refuse(Rejection why, std::optional<Seconds> retryAfter = std::nul
   return RouteDecision{std::nullopt, std::move(why), retryAfter, std::nullopt};
 }
 const Rejection kNoNode{503, "No Upstream Available"};
+constexpr Seconds kDrainRetryAfter{5};
 
 } // namespace
 
 RequestChain FailoverRouter::makeRequestChain() {
-  // The order is the advisory's: a registration goes where the failBack.mode says; signaling in
+  // First what any proxy checks (no open relay; no new dialogs once draining). Then the
+  // advisory's order: a registration goes where the failBack.mode says; signaling in
   // a call stays with the node it was set up through unless onlySignalWithRegistered ends it;
   // every other request is signaling from a registrant: failover choice, then register first.
   RequestChain chain;
+  chain.add("relay check", [](RouteContext& c) { return refuseRelay(c.request); });
+  chain.add("draining", [this](RouteContext& c) { return stepDraining(c); });
   chain.add("registration", [this](RouteContext& c) { return stepRegister(c); });
   chain.add("dialog node", [this](RouteContext& c) { return stepDialogNode(c); });
   chain.add("not ours", [this](RouteContext& c) { return stepNotOurs(c); });
@@ -159,6 +163,11 @@ RequestChain FailoverRouter::makeRequestChain() {
 RouteDecision FailoverRouter::routeFromPhone(const RouteRequest& req, TimePoint now) {
   RouteContext c{req, std::string(req.aor), settingsFor(req.aor), views(req.aor, now), now, std::nullopt};
   return chain_.run(c);
+}
+
+std::optional<RouteDecision> FailoverRouter::stepDraining(RouteContext& c) {
+  if (!draining_ || c.request.kind != RequestKind::NewDialog) return std::nullopt;
+  return refuse({503, "Shutting Down"}, kDrainRetryAfter);
 }
 
 std::optional<RouteDecision> FailoverRouter::stepRegister(RouteContext& c) {
@@ -249,6 +258,7 @@ std::optional<NextHop> FailoverRouter::nodeAtHost(const boost::asio::ip::address
 
 std::optional<Rejection> FailoverRouter::acceptFromUpstream(std::string_view aor, std::string_view node,
                                                             const RouteRequest& request, TimePoint now) {
+  if (draining_ && request.kind != RequestKind::InDialog) return Rejection{503, "Shutting Down"};
   if (bindings_.find(aor) == nullptr) return std::nullopt;
   const FailoverSettings s = settingsFor(aor);
   const auto idx = indexOf(node);

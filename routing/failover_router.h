@@ -22,9 +22,14 @@ namespace switchback {
 /// per node (from the binding table), decided by the advisory's parameters for that
 /// registrant's group. Re-registers bindings on failover and failback through the
 /// Reregistrar, paced.
-class FailoverRouter : public UpstreamPolicy {
+class FailoverRouter : public NodeDirectory, public RequestRouter, public ProxyObserver {
 public:
   FailoverRouter(const RoutingConfig& config, const NodeTable& nodes, HealthMonitor& health, BindingTable& bindings);
+
+  /// SIGTERM: new dialogs in either direction get 503 with a Retry-After, while calls in progress,
+  /// registrations and transactions already under way carry on (the chain's "draining" step).
+  void startDraining() { draining_ = true; }
+  bool draining() const { return draining_; }
 
   /// Set once the proxy engine exists (the Reregistrar sends through it).
   void setReregistrar(Reregistrar* r);
@@ -97,6 +102,7 @@ private:
   RegistrantState stateOf(std::string_view aor) const;
   // The request chain's steps (makeRequestChain assembles them, in order).
   RequestChain makeRequestChain();
+  std::optional<RouteDecision> stepDraining(RouteContext& c);
   std::optional<RouteDecision> stepRegister(RouteContext& c);
   std::optional<RouteDecision> stepDialogNode(RouteContext& c);
   std::optional<RouteDecision> stepNotOurs(RouteContext& c);
@@ -114,6 +120,7 @@ private:
   Originate originate_;
   Resume resume_;
   RequestChain chain_;
+  bool draining_ = false;
   std::uint64_t failovers_ = 0;
   std::uint64_t failbacks_ = 0;
   std::map<std::string, std::uint64_t> failoversByReason_, failbacksByReason_;

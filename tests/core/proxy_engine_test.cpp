@@ -223,6 +223,35 @@ TEST_CASE("a request from upstream follows the token in its Route to the phone's
   }
 }
 
+TEST_CASE("who sent a request is decided once, by one rule", "[proxy]") {
+  // The node's own TCP connection, from an ephemeral port of the node's host.
+  const Flow nodeTcp{Transport::Tcp, 1, ep("127.0.0.1", 45000), 9};
+  Harness h;
+  SECTION("from the node's host with our token for a phone's flow: the node, towards the phone") {
+    const std::string route = "Route: <sip:" + encodeFlowToken(kPhone) + "@127.0.0.1:5060;lr;ob>\r\n";
+    h.receive(req("INVITE", "sip:alice@192.168.0.10:5062", route, "SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bKn1"),
+              nodeTcp);
+    auto sent = h.wire.take();
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[1].flow == kPhone);
+  }
+  SECTION("from the node's host without a token: a phone there (as in tests on loopback), towards the node") {
+    h.receive(req("INVITE", "sip:bob@example.com", "", "SIP/2.0/TCP 127.0.0.1:45000;branch=z9hG4bKn2"), nodeTcp);
+    auto sent = h.wire.take();
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[1].flow.remote == h.policy.primary.endpoint);
+    REQUIRE(parse(sent[1].bytes).sip()->sip_record_route);
+  }
+  SECTION("not from the node, but its top Via names the node: a stranger, refused by the guard") {
+    Guard guard{GuardConfig{}, h.stats};
+    h.engine.setGuard(&guard);
+    h.receive(req("INVITE", "sip:bob@example.com", "", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKn3"), kPhone);
+    auto out = h.wire.take();
+    REQUIRE(out.size() == 1);
+    CHECK(parse(out[0].bytes).status() == 403);
+  }
+}
+
 TEST_CASE("strict-route fix-up: our URI in the Request-URI is replaced by the last Route", "[proxy]") {
   Harness h;
   const std::string ruri = "sip:" + encodeFlowToken(kPhone) + "@127.0.0.1:5060";

@@ -49,10 +49,12 @@ private:
   std::vector<ListenAddress> listeners_;
 };
 
-/// One upstream, "primary" at 127.0.0.1:5070 over UDP.
-class FakePolicy : public UpstreamPolicy {
+/// One upstream, "primary" at 127.0.0.1:5070 over UDP; the routing chain of a plain outbound
+/// proxy (the relay check, then the primary).
+class FakePolicy : public NodeDirectory, public RequestRouter, public ProxyObserver {
 public:
-  RouteDecision routeFromPhone(const RouteRequest&, TimePoint) override {
+  RouteDecision routeFromPhone(const RouteRequest& request, TimePoint) override {
+    if (auto refused = refuseRelay(request)) return *refused;
     if (down) return RouteDecision{std::nullopt, {503, "No Upstream Available"}, std::nullopt, std::nullopt};
     return RouteDecision{primary, {}, std::nullopt, std::nullopt};
   }
@@ -60,6 +62,11 @@ public:
     if (address == primary.endpoint) return primary;
     return std::nullopt;
   }
+  std::optional<NextHop> nodeAtHost(const boost::asio::ip::address& address) const override {
+    if (address == primary.endpoint.address) return primary;
+    return std::nullopt;
+  }
+  operator Upstreams() { return Upstreams{*this, *this, *this}; }
   NextHop primary{"primary", Transport::Udp, ep("127.0.0.1", 5070)};
   bool down = false;
 };

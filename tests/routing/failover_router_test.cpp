@@ -101,8 +101,34 @@ TEST_CASE("a call nobody ends stops counting after the dialog lifetime", "[failo
 
 TEST_CASE("routing is a chain of one-decision steps, in the advisory's order", "[failover_router]") {
   Fixture f;
-  CHECK(f.router.requestSteps() == std::vector<std::string>{"registration", "dialog node", "not ours",
-                                                             "require registration", "failover choice", "register first"});
+  CHECK(f.router.requestSteps() == std::vector<std::string>{"relay check", "draining", "registration", "dialog node",
+                                                             "not ours", "require registration", "failover choice",
+                                                             "register first"});
+  SECTION("relay check: a request towards a host that is no node, nor ours, is refused 403") {
+    RouteRequest req{"sip:carol@example.com", "MESSAGE", RequestKind::Other, {}, "c", "t", {}, false};
+    req.foreignTarget = true;
+    auto d = f.router.routeFromPhone(req, f.t0);
+    CHECK_FALSE(d.hop);
+    CHECK(d.rejection.status == 403);
+    req.foreignTarget = false;
+    req.foreignRoute = true;
+    d = f.router.routeFromPhone(req, f.t0);
+    CHECK(d.rejection.status == 403);
+  }
+  SECTION("draining: new dialogs get 503 with Retry-After; registrations and calls in progress go on") {
+    f.router.startDraining();
+    const RouteRequest invite{"sip:carol@example.com", "INVITE", RequestKind::NewDialog, {}, "c", "t", {}, false};
+    auto d = f.router.routeFromPhone(invite, f.t0);
+    CHECK_FALSE(d.hop);
+    CHECK(d.rejection.status == 503);
+    CHECK(d.retryAfter == Seconds(5));
+    const RouteRequest reg{"sip:carol@example.com", "REGISTER", RequestKind::Register, {}, "c", "t", {}, false};
+    CHECK(f.router.routeFromPhone(reg, f.t0).hop);
+    const RouteRequest bye{"sip:carol@example.com", "BYE", RequestKind::InDialog, "primary", "c", "t", "u", false};
+    CHECK(f.router.routeFromPhone(bye, f.t0).hop);
+    const RouteRequest fromNode{"sip:carol@example.com", "INVITE", RequestKind::Other, {}, "c2", "t", {}, false};
+    CHECK(f.router.acceptFromUpstream("sip:carol@example.com", "primary", fromNode, f.t0));
+  }
   SECTION("require registration: a new dialog from a phone not registered through Switchback") {
     const RouteRequest req{"sip:dave@example.com", "INVITE", RequestKind::NewDialog, {}, "c", "t", {}, false};
     const auto d = f.router.routeFromPhone(req, f.t0);
