@@ -5,6 +5,15 @@
 
 namespace switchback {
 
+inline constexpr std::string_view kOurBranch = "z9hG4bKsb";   // our Via branches: magic, "sb", loop hash, "."
+
+inline std::string clientKey(std::string_view branch, std::string_view method) {
+  std::string key(branch);
+  key.push_back('|');
+  key.append(method);
+  return key;
+}
+
 struct ProxyEngine::Context {
   std::uint64_t id = 0;
   std::string serverKey;

@@ -1,7 +1,6 @@
 #include "core/proxy_engine.h"
 
 #include "core/flow_token.h"
-#include "core/outbound.h"
 #include "core/proxy_context.h"
 #include "core/sip_builder.h"
 #include "core/sip_uri.h"
@@ -16,15 +15,11 @@ namespace switchback {
 
 namespace {
 
-constexpr std::string_view kOurBranch = "z9hG4bKsb";   // our Via branches: magic, "sb", loop hash, "."
-
 bool isDialogCreating(const sip_t* sip) {  // a request that creates a dialog: Record-Route it
   const auto m = sip->sip_request->rq_method;
   return (m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer) &&
          (sip->sip_to == nullptr || sip->sip_to->a_tag == nullptr);
 }
-
-std::string responseClass(int status) { return std::to_string(status / 100) + "xx"; }
 
 std::string methodKey(std::string_view method) { return std::string(method == "ACK" ? "INVITE" : method); }
 
@@ -35,13 +30,6 @@ std::string serverKey(const sip_t* sip, std::string_view method) {
   key.append(sv(v->v_host)).push_back(':');
   key.append(sv(v->v_port)).push_back('|');
   key.append(methodKey(method));
-  return key;
-}
-
-std::string clientKey(std::string_view branch, std::string_view method) {
-  std::string key(branch);
-  key.push_back('|');
-  key.append(method);
   return key;
 }
 
@@ -251,110 +239,6 @@ void ProxyEngine::sendCancel(Context& ctx, TimePoint now) {
   ctx.cancel.emplace(TxKind::NonInvite, isReliable(ctx.out.transport), config_.timers, now,
                      buildCancel(*ctx.forwarded), [this, out = ctx.out](std::string_view b) { wire_.send(out, b); });
   schedule(ctx);
-}
-
-// ---------------------------------------------------------------------------------------
-// Responses
-
-void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now) {
-  (void)in;
-  if (!isRoutableResponse(msg)) {
-    ++stats_.responsesDropped;
-    return;
-  }
-  sip_t* sip = msg.sip();
-  const int status = msg.status();
-  if (status < 100 || status > 699) {
-    ++stats_.responsesDropped;
-    return;
-  }
-  ++stats_.responsesByClass[responseClass(status)];
-  if (status >= 200) ++stats_.finalResponses[{std::string(msg.method()), responseClass(status)}];
-  const auto branch = sv(sip->sip_via->v_branch);
-  if (branch.substr(0, kOurBranch.size()) != kOurBranch) {
-    ++stats_.responsesDropped;
-    return;
-  }
-  auto it = clientIndex_.find(clientKey(branch, msg.method()));
-  Context* ctx = it == clientIndex_.end() ? nullptr : findContext(it->second);
-  if (ctx == nullptr) return forwardResponseStateless(msg);
-
-  const bool isCancelResponse = sip->sip_cseq->cs_method == sip_method_cancel;
-  if (!isCancelResponse) ctx->answered = true;
-  ClientTransaction& tx = isCancelResponse ? *ctx->cancel : *ctx->client;
-  const auto verdict =
-      tx.onResponse(status, now, [&] { return ctx->forwarded ? buildAck(*ctx->forwarded, msg) : std::string(); });
-  schedule(*ctx);
-  if (verdict == ClientTransaction::Verdict::Absorb || isCancelResponse) {
-    if (verdict == ClientTransaction::Verdict::Absorb) ++stats_.retransmissionsAbsorbed;
-    maybeRetire(ctx->id);
-    return;
-  }
-  if (status >= 200) observe(*ctx, status, &msg, now);
-  if (ctx->local) {
-    if (status >= 200) {
-      finishLocal(*ctx, status, &msg);
-      ctx->client->releaseRequest();
-    }
-    maybeRetire(ctx->id);
-    return;
-  }
-  if (status < 200) {
-    ctx->provisional = true;
-    if (ctx->isInvite) ctx->timerC = now + config_.timerC;
-    if (ctx->cancelRequested) sendCancel(*ctx, now);
-  } else if (ctx->isRegister && status < 300) {
-    recordRegistration(*ctx, msg, now);
-    capPhoneExpiry(msg);
-    if (ctx->forwarded) addFlowTimer(msg, *ctx->forwarded, config_.flowTimer);
-  }
-  if (status == 100) return;  // hop by hop: we sent our own
-  if (ctx->finalSent && !(ctx->isInvite && status < 300)) return;  // one final per transaction, except 2xx to INVITE
-  msg_header_remove(msg.msg(), reinterpret_cast<msg_pub_t*>(sip), reinterpret_cast<msg_header_t*>(sip->sip_via));
-  if (status == 503) {
-    // RFC 3261 §16.7 step 6: a 503 says its sender cannot serve, not that Switchback cannot; passed
-    // on, it would make the phone (or the node) fail over away from Switchback. It goes on as 500.
-    sip->sip_status->st_status = 500;
-    sip->sip_status->st_phrase = "Server Internal Error";
-    msg_fragment_clear(sip->sip_status->st_common);
-    ++stats_.converted503;
-  }
-  if (status >= 200) {
-    if (ctx->isInvite && !ctx->finalSent)
-      reportInvite(status < 300 ? DialogEvent::Kind::Answered : DialogEvent::Kind::Failed, *ctx, &msg, now);
-    ctx->finalSent = true;
-    ctx->timerC.reset();
-  }
-  ctx->server->respond(status, msg.serialize(), now);
-  if (status >= 200) {  // the transactions keep the bytes they still need: the server its response
-    ctx->forwarded.reset();
-    ctx->client->releaseRequest();
-  }
-  schedule(*ctx);
-  maybeRetire(ctx->id);
-}
-
-void ProxyEngine::forwardResponseStateless(SipMessage& msg) {
-  // A 2xx retransmission after our transaction ended: route it by the next Via (§16.7, §18.2.2).
-  sip_t* sip = msg.sip();
-  msg_header_remove(msg.msg(), reinterpret_cast<msg_pub_t*>(sip), reinterpret_cast<msg_header_t*>(sip->sip_via));
-  const sip_via_t* v = sip->sip_via;
-  if (v == nullptr) {
-    ++stats_.responsesDropped;
-    return;
-  }
-  auto address = hostAddress(sv(v->v_received ? v->v_received : v->v_host));
-  if (!address) {
-    ++stats_.responsesDropped;
-    return;
-  }
-  std::uint16_t port = 5060;
-  const auto p = sv(v->v_rport && *v->v_rport ? v->v_rport : v->v_port);
-  if (!p.empty()) std::from_chars(p.data(), p.data() + p.size(), port);
-  const std::string_view protocol = sv(v->v_protocol);
-  const Transport t = protocol.ends_with("TCP") ? Transport::Tcp : protocol.ends_with("TLS") ? Transport::Tls : Transport::Udp;
-  auto flow = wire_.flowTo(t, Endpoint{*address, port});
-  if (!flow || !wire_.send(*flow, msg.serialize())) ++stats_.responsesDropped;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include "core/transaction.h"
 #include "core/upstream_policy.h"
 
+#include <array>
 #include <functional>
 #include <optional>
 #include <queue>
@@ -75,6 +76,9 @@ public:
   /// The policy can decide now for `aor`'s held requests: they are routed again at the next timer.
   void resume(const std::string& aor);
   std::size_t heldRequests() const { return held_.size(); }
+  /// The response chain's steps, in order (what a response to a forwarded request goes through
+  /// before the transaction layer passes it on).
+  static std::vector<std::string> responseSteps();
 
   /// The hostile-network checks (rate limits, bans, access control, message limits); none if unset.
   void setGuard(Guard* guard) { guard_ = guard; }
@@ -113,6 +117,18 @@ private:
   bool foreignRequestUri(const SipMessage& msg) const;
   bool isRegisteredPhone(const Endpoint& target) const;
   void handleResponse(SipMessage& msg, const Flow& in, TimePoint now);
+  // The response chain (proxy_responses.cpp): small steps, one decision each, in order.
+  struct ResponseContext;
+  struct ResponseStep {
+    const char* name;
+    void (ProxyEngine::*run)(ResponseContext&);
+  };
+  static const std::array<ResponseStep, 5> kResponseChain;
+  void stepHealth(ResponseContext& r);
+  void stepProvisional(ResponseContext& r);
+  void stepRegistration(ResponseContext& r);
+  void stepPhoneExpiry(ResponseContext& r);
+  void step503(ResponseContext& r);
   void handleAck(SipMessage& msg, const Origin& origin, TimePoint now);
   void handleCancel(SipMessage& msg, const Flow& in, TimePoint now);
 

@@ -2,7 +2,6 @@
 // hop, and the headers a proxy adds on the way (Via, Record-Route, Path, Max-Forwards).
 #include "core/flow_token.h"
 #include "core/proxy_context.h"
-#include "core/register_outcome.h"
 #include "core/sip_uri.h"
 #include "core/sofia.h"
 
@@ -15,8 +14,6 @@
 namespace switchback {
 
 namespace {
-
-constexpr std::string_view kOurBranch = "z9hG4bKsb";
 
 bool isDialogCreatingMethod(sip_method_t m) {
   return m == sip_method_invite || m == sip_method_subscribe || m == sip_method_refer;
@@ -244,42 +241,5 @@ void ProxyEngine::decrementMaxForwards(SipMessage& msg) const {
   msg_fragment_clear(sip->sip_max_forwards->mf_common);
 }
 
-void ProxyEngine::recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now) {
-  if (!validRegistration(*ctx.forwarded, response)) {
-    // The phone hears the answer; nothing is taken as registered, nothing is removed.
-    ++stats_.rejected["2xx to REGISTER without valid expires"];
-    spdlog::info("REGISTER via {} answered {} without a valid expiry for its contacts: not taken as registered",
-                 ctx.node, response.status());
-    return;
-  }
-  RegisterOutcome o = registerOutcome(*ctx.forwarded, response, ctx.node, ctx.in, ctx.client->request());
-  o.phoneExpiresCap = static_cast<std::uint32_t>(config_.maxPhoneExpires.count());
-  bindings_.apply(o, now);
-  if (bindings_.find(o.aor)) observer_.onRegistered(o.aor, o.node, now);
-  if (spdlog::should_log(spdlog::level::debug))  // the flow's text costs a formatting per registration
-    spdlog::debug("registration {} via {} on {}: {} contacts", o.aor, ctx.in.str(), o.node, o.contacts.size());
-}
-
 } // namespace switchback
 
-namespace switchback {
-
-void ProxyEngine::capPhoneExpiry(SipMessage& response) const {
-  // The phone refreshes sooner than the registrar asks, so a registration Switchback could not
-  // move to another node by itself is soon moved by the phone (the phone-driven path).
-  const auto cap = static_cast<unsigned long>(config_.maxPhoneExpires.count());
-  if (cap == 0) return;
-  sip_t* sip = response.sip();
-  su_home_t* home = response.home();
-  for (sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
-    if (m->m_expires == nullptr || std::strtoul(m->m_expires, nullptr, 10) <= cap) continue;
-    msg_header_replace_param(home, m->m_common, su_sprintf(home, "expires=%lu", cap));
-    msg_fragment_clear(m->m_common);
-  }
-  if (sip->sip_expires && sip->sip_expires->ex_delta > cap) {
-    sip->sip_expires->ex_delta = cap;
-    msg_fragment_clear(sip->sip_expires->ex_common);
-  }
-}
-
-} // namespace switchback

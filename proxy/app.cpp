@@ -1,8 +1,10 @@
 #include "proxy/app.h"
+#include "proxy/admin_routes.h"
 #include "proxy/listen_names.h"
 
 #include "core/sip_builder.h"
 #include "proxy/logging.h"
+#include "proxy/reload_diff.h"
 #include "proxy/status.h"
 
 #include <boost/asio/post.hpp>
@@ -16,23 +18,6 @@ namespace {
 constexpr auto kTick = std::chrono::milliseconds(10);  // transaction timer resolution
 constexpr auto kDrainLinger = std::chrono::milliseconds(500);
 
-std::string percentDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      const std::string hex(s.substr(i + 1, 2));
-      char* end = nullptr;
-      const long v = std::strtol(hex.c_str(), &end, 16);
-      if (end == hex.c_str() + 2) {
-        out.push_back(static_cast<char>(v));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i] == '+' ? ' ' : s[i]);
-  }
-  return out;
-}
 
 // The name each TLS node's certificate must carry: the host its upstream URI names.
 void nameTlsNodes(Network& network, const NodeTable& nodes, const UpstreamList& upstreams) {
@@ -262,24 +247,9 @@ void App::reload() {
       if (u.hostIsName) names.emplace_back(u.host, u.transport, u.portGiven ? std::optional<std::uint16_t>(u.port) : std::nullopt);
     if (!names.empty()) resolved = resolveAtStartup(names, fresh.dns.resolvConf, Millis(2000));
     NodeTable candidate(fresh.upstreams, resolved, started);  // throws on an upstream it cannot use
-    std::vector<std::string> kept;
-    if (fresh.transport.listen != config_.transport.listen) kept.emplace_back("listen");
-    if (fresh.admin.enabled != config_.admin.enabled || fresh.admin.host != config_.admin.host ||
-        fresh.admin.port != config_.admin.port)
-      kept.emplace_back("admin");
-    if (fresh.persistence.path != config_.persistence.path) kept.emplace_back("persistence.path");
-    if (fresh.transport.maxMessageBytes != config_.transport.maxMessageBytes ||
-        fresh.transport.maxTcpConnections != config_.transport.maxTcpConnections ||
-        fresh.transport.tcpIdleTimeout != config_.transport.tcpIdleTimeout ||
-        fresh.transport.maxHeaderBytes != config_.transport.maxHeaderBytes ||
-        fresh.transport.maxHeaderLines != config_.transport.maxHeaderLines ||
-        fresh.transport.partialMessageTimeout != config_.transport.partialMessageTimeout ||
-        fresh.transport.maxConnectionsPerSource != config_.transport.maxConnectionsPerSource ||
-        !(fresh.guard.limits == config_.guard.limits))
-      kept.emplace_back("limits");
-    if (!(fresh.transport.tls == config_.transport.tls)) kept.emplace_back("tls");
-    if (fresh.dns.resolvConf != config_.dns.resolvConf) kept.emplace_back("dns");
+    const std::vector<std::string> kept = restartOnlyChanges(config_, fresh);
     for (const auto& k : kept) spdlog::warn("reload: '{}' changed; it takes effect at the next restart", k);
+    fresh = appliedConfig(config_, std::move(fresh));   // so those keep their running values
 
     const bool upstreamsChanged = fresh.upstreams != config_.upstreams || !resolved.empty();
     if (upstreamsChanged) {
@@ -300,21 +270,14 @@ void App::reload() {
     health_.reconfigure(fresh.health);
     router_.reconfigure(fresh.routing);
     reregistrar_->reconfigure(fresh.routing.pacing, fresh.routing.credentials);
-    fresh.transport.maxMessageBytes = config_.transport.maxMessageBytes;  // the receive buffers' size
     engine_->reconfigure(proxyConfig(fresh));
     nat_->reconfigure(fresh.nat, started);
     network_.setStun(fresh.nat.stun);
-    fresh.guard.limits = config_.guard.limits;  // 'limits' take effect at the next restart (above)
     if (!(fresh.guard == config_.guard)) {
       guard_.reconfigure(fresh.guard);
       spdlog::warn("reload: security and rate limits applied; bans in force are kept");
     }
     if (fresh.log.level != config_.log.level) spdlog::set_level(spdlog::level::from_str(fresh.log.level));
-    // What needs a restart keeps its running value, so the status tells the truth.
-    fresh.transport = config_.transport;
-    fresh.admin = config_.admin;
-    fresh.persistence.path = config_.persistence.path;
-    fresh.dns = config_.dns;
     config_ = std::move(fresh);
   } catch (const std::exception& e) {
     ++reloadFailures_;
@@ -392,42 +355,11 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
                         network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, router_.draining(),
                         store_ ? std::optional<BindingStore::Counters>(store_->counters()) : std::nullopt,
                         config_.routing.pacing.registrationsPerSecond}, &guard_, nat_.get()};
-  const auto q = target.find('?');
-  const std::string path = target.substr(0, q);
-  const std::string query = q == std::string::npos ? std::string() : target.substr(q + 1);
-  if (method == "POST" && path.rfind("/nodes/", 0) == 0) {
-    const auto slash = path.rfind('/');
-    const std::string name = percentDecode(path.substr(7, slash > 7 ? slash - 7 : 0));
-    const std::string action = path.substr(slash + 1);
-    const UpstreamNode* n = nodes_.findByName(name);
-    if (slash <= 7 || (action != "disable" && action != "enable"))
-      return {404, "text/plain", "usage: POST /nodes/{name}/disable or /nodes/{name}/enable\n"};
-    if (n == nullptr) return {404, "text/plain", "no upstream node named '" + name + "'\n"};
-    spdlog::warn("admin: node '{}' {}d by hand", n->name, action);
-    if (action == "disable") health_.disable(n->index, now);
-    else health_.enable(n->index, now);
-    return {200, "application/json", renderStatusJson(view)};
-  }
-  if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-  if (path == "/healthz/live") return {200, "text/plain", "live\n"};  // the SIP thread answered
-  if (path == "/healthz" || path == "/healthz/ready") {
-    // Ready while not draining and some upstream node is usable.
-    bool anyUsable = false;
-    for (const auto& n : nodes_.nodes()) anyUsable = anyUsable || health_.usable(n.index, now);
-    if (router_.draining()) return {503, "text/plain", "draining\n"};
-    if (!anyUsable) return {503, "text/plain", "live, not ready: no upstream node is usable\n"};
-    return {200, "text/plain", "ok\n"};
-  }
-  if (path == "/") return {200, "text/html; charset=utf-8", renderStatusPage(view)};
-  if (path == "/metrics") return {200, "text/plain; version=0.0.4", renderMetrics(view)};
-  if (path == "/status") return {200, "application/json", renderStatusJson(view)};
-  if (path == "/status/bindings") {
-    if (query.rfind("aor=", 0) != 0) return {400, "text/plain", "usage: /status/bindings?aor=sip:user@domain\n"};
-    const std::string body = renderBindingJson(view, percentDecode(query.substr(4)));
-    if (body.empty()) return {404, "application/json", "{\"error\":\"no such registrant\"}\n"};
-    return {200, "application/json", body};
-  }
-  return {404, "text/plain", "not found\n"};
+  return routeAdmin(method, target, view, [this, now](const UpstreamNode& n, bool enabled) {
+    spdlog::warn("admin: node '{}' {} by hand", n.name, enabled ? "enabled" : "disabled");
+    if (enabled) health_.enable(n.index, now);
+    else health_.disable(n.index, now);
+  });
 }
 
 } // namespace switchback

@@ -352,6 +352,12 @@ TEST_CASE("no upstream available: 503", "[proxy]") {
   CHECK(parse(out[0].bytes).status() == 503);
 }
 
+TEST_CASE("responses go through a chain of named steps before the transaction layer passes them on", "[proxy]") {
+  CHECK(ProxyEngine::responseSteps() ==
+        std::vector<std::string>{"health accounting", "provisional", "registration bookkeeping", "phone expiry",
+                                 "503 as 500"});
+}
+
 TEST_CASE("a 503 from upstream reaches the phone as 500 (RFC 3261 16.7 step 6)", "[proxy]") {
   Harness h;
   h.receive(req("MESSAGE", "sip:bob@example.com"), kPhone);
