@@ -8,6 +8,7 @@ packages=(
   kamailio sip-tester dnsmasq-base python3 curl gnuplot-nox
   clang-14 libclang-rt-14-dev libssl-dev openssl socat
   prometheus chromium python3-jsonschema podman-compose
+  redis-server libhiredis-dev
 )
 missing=()
 for p in "${packages[@]}"; do
