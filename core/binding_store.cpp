@@ -216,15 +216,20 @@ BindingStore::~BindingStore() {
 }
 
 std::vector<std::pair<std::string, std::string>> BindingStore::loadAll() {
-  std::lock_guard lock(mutex_);
   std::vector<std::pair<std::string, std::string>> rows;
+  forEachRow([&](std::string_view aor, std::string_view record) { rows.emplace_back(aor, record); });
+  return rows;
+}
+
+void BindingStore::forEachRow(const std::function<void(std::string_view aor, std::string_view record)>& f) {
+  std::lock_guard lock(mutex_);
   Statement q(db_, "SELECT aor, record FROM bindings");
   while (q.s && sqlite3_step(q.s) == SQLITE_ROW) {
     const auto* aor = reinterpret_cast<const char*>(sqlite3_column_text(q.s, 0));
     const auto* rec = static_cast<const char*>(sqlite3_column_blob(q.s, 1));
-    rows.emplace_back(aor ? aor : "", std::string(rec ? rec : "", static_cast<std::size_t>(sqlite3_column_bytes(q.s, 1))));
+    f(aor ? std::string_view(aor) : std::string_view(),
+      std::string_view(rec ? rec : "", rec ? static_cast<std::size_t>(sqlite3_column_bytes(q.s, 1)) : 0));
   }
-  return rows;
 }
 
 void BindingStore::submit(Batch batch) {

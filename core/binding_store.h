@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ public:
 
   /// Every stored record: (address of record, record).
   std::vector<std::pair<std::string, std::string>> loadAll();
+  /// Each stored record in turn, read row by row (a restart of a million registrants holds one
+  /// row at a time, not a copy of the table); the views last for the call.
+  void forEachRow(const std::function<void(std::string_view aor, std::string_view record)>& f);
 
   /// One batch: a record to store, or nullopt to delete the registrant. Queued, not waited for.
   using Batch = std::vector<std::pair<std::string, std::optional<std::string>>>;

@@ -1,5 +1,8 @@
 #include "core/binding_table.h"
 
+#include "core/sip_uri.h"
+#include "core/sofia.h"
+
 #include <algorithm>
 
 namespace switchback {
@@ -86,6 +89,61 @@ std::string canonicalAor(std::string_view scheme, std::string_view user, std::st
   return aor;
 }
 
+namespace {
+
+// The address a contact URI with an IP-literal host names (parsed in place, without allocating).
+std::optional<Endpoint> contactTarget(const std::string& uri) {
+  char buf[512];
+  if (uri.size() >= sizeof buf) return std::nullopt;
+  uri.copy(buf, uri.size());
+  buf[uri.size()] = '\0';
+  url_t url{};
+  if (url_d(&url, buf) < 0) return std::nullopt;
+  const auto t = uriTarget(&url);
+  if (!t) return std::nullopt;
+  return t->endpoint;
+}
+
+TimePoint firstDue(const Binding& b) {
+  TimePoint due = TimePoint::max();
+  for (const auto& c : b.contacts) due = std::min(due, c.expires);
+  for (const auto& [name, n] : b.nodes)
+    if (n.registered) due = std::min(due, n.expires);
+  return due;
+}
+
+template <typename N> void add(N& n, int sign) { n = sign > 0 ? n + 1 : n - 1; }
+
+} // namespace
+
+void BindingTable::count(Binding& b, int sign) {
+  for (const auto& c : b.contacts) {
+    add(contacts_, sign);
+    auto countPhone = [&](const Endpoint& at) {
+      if (sign > 0) ++phones_[at];
+      else if (auto p = phones_.find(at); p != phones_.end() && --p->second == 0) phones_.erase(p);
+    };
+    countPhone(c.flow.remote);
+    if (const auto t = contactTarget(c.uri); t && !(*t == c.flow.remote)) countPhone(*t);
+  }
+  for (const auto& [name, n] : b.nodes) {
+    auto it = nodeCounts_.find(name);
+    if (it == nodeCounts_.end()) it = nodeCounts_.emplace(name, NodeCount{}).first;
+    add(n.registered ? it->second.registered : it->second.unregistered, sign);
+  }
+  if (sign > 0) {
+    b.due = firstDue(b);
+    due_.update(&b);
+  }
+}
+
+void BindingTable::forget(Map::iterator it) {
+  due_.remove(&it->second);
+  const std::string aor = it->first;
+  bindings_.erase(it);
+  if (removedObserver_) removedObserver_(aor);
+}
+
 void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
   changed(outcome.aor);
   auto it = bindings_.find(outcome.aor);
@@ -98,6 +156,7 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
     it->second.aor = outcome.aor;
   }
   Binding& b = it->second;
+  count(b, -1);
   if (outcome.removeAll) b.contacts.clear();
   for (const auto& c : outcome.contacts) {
     auto existing = std::find_if(b.contacts.begin(), b.contacts.end(), [&](const ContactBinding& cb) {
@@ -117,7 +176,7 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
     else b.contacts.push_back(std::move(updated));
   }
   if (b.contacts.empty()) {
-    bindings_.erase(it);
+    forget(it);
     return;
   }
   b.callId = outcome.callId;
@@ -130,6 +189,7 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
   node.grantedContacts = outcome.grantedContacts;
   node.expires = now;  // what the node granted, which may outlast what the phone was told
   for (const auto& c : outcome.contacts) node.expires = std::max(node.expires, now + Seconds(c.expiresSeconds));
+  count(b, +1);
   if (observer_ && std::any_of(outcome.contacts.begin(), outcome.contacts.end(), [](const auto& c) { return c.expiresSeconds > 0; }))
     observer_(b.aor, outcome.flow, now);
 }
@@ -138,15 +198,16 @@ std::vector<std::string> BindingTable::removeFlow(std::string_view aor, const Fl
   std::vector<std::string> removed;
   auto it = bindings_.find(std::string(aor));
   if (it == bindings_.end()) return removed;
-  auto& contacts = it->second.contacts;
-  std::erase_if(contacts, [&](const ContactBinding& c) {
+  Binding& b = it->second;
+  count(b, -1);
+  std::erase_if(b.contacts, [&](const ContactBinding& c) {
     const bool same = c.flow.transport == flow.transport && c.flow.listener == flow.listener && c.flow.remote == flow.remote;
     if (same) removed.push_back(c.uri);
     return same;
   });
-  if (removed.empty()) return removed;
-  changed(it->first);
-  if (contacts.empty()) bindings_.erase(it);
+  if (!removed.empty()) changed(it->first);
+  if (b.contacts.empty()) forget(it);
+  else count(b, +1);
   return removed;
 }
 
@@ -160,46 +221,49 @@ void BindingTable::invalidate(std::string_view aor, std::string_view node) {
   if (it == bindings_.end()) return;
   auto n = it->second.nodes.find(node);
   if (n == it->second.nodes.end() || !n->second.registered) return;
+  count(it->second, -1);
   n->second.registered = false;
+  count(it->second, +1);
   changed(it->first);
 }
 
 void BindingTable::restore(Binding b) {
   if (b.contacts.empty()) return;
-  std::string aor = b.aor;
-  bindings_.insert_or_assign(std::move(aor), std::move(b));
+  b.heapSlot = DueHeap<Binding>::kNoSlot;
+  auto it = bindings_.find(b.aor);
+  if (it != bindings_.end()) {
+    count(it->second, -1);
+    due_.remove(&it->second);
+    it->second = std::move(b);
+  } else {
+    std::string aor = b.aor;
+    it = bindings_.emplace(std::move(aor), std::move(b)).first;
+  }
+  count(it->second, +1);
 }
 
-std::vector<std::string> BindingTable::takeChanged() {
-  std::vector<std::string> out(changed_.begin(), changed_.end());
-  changed_.clear();
+std::vector<std::string> BindingTable::takeChanged(std::size_t max) {
+  std::vector<std::string> out;
+  out.reserve(std::min(max, changed_.size()));
+  while (!changed_.empty() && out.size() < max) out.push_back(std::move(changed_.extract(changed_.begin()).value()));
   return out;
 }
 
 std::size_t BindingTable::purgeExpired(TimePoint now) {
   std::size_t removed = 0;
-  for (auto it = bindings_.begin(); it != bindings_.end();) {
-    auto& contacts = it->second.contacts;
-    const auto before = contacts.size();
-    std::erase_if(contacts, [&](const ContactBinding& c) { return c.expires <= now; });
-    removed += before - contacts.size();
-    bool touched = contacts.size() != before;
-    for (auto& [name, node] : it->second.nodes)
-      if (node.registered && node.expires <= now) {
-        node.registered = false;
-        touched = true;
-      }
-    if (touched) changed(it->first);
-    if (contacts.empty()) it = bindings_.erase(it);
-    else ++it;
+  while (!due_.empty() && due_.top()->due <= now) {
+    Binding& b = *due_.top();
+    count(b, -1);
+    const auto before = b.contacts.size();
+    std::erase_if(b.contacts, [&](const ContactBinding& c) { return c.expires <= now; });
+    removed += before - b.contacts.size();
+    for (auto& [name, node] : b.nodes)
+      if (node.registered && node.expires <= now) node.registered = false;
+    changed(b.aor);
+    if (b.contacts.empty()) forget(bindings_.find(b.aor));
+    else count(b, +1);  // due again later than now: every contact and registration left outlasts it
   }
   return removed;
-}
-
-std::size_t BindingTable::contactCount() const {
-  std::size_t n = 0;
-  for (const auto& [aor, b] : bindings_) n += b.contacts.size();
-  return n;
 }
 
 } // namespace switchback

@@ -1,10 +1,12 @@
 #pragma once
 
 #include "core/clock.h"
+#include "core/due_heap.h"
 #include "core/flow.h"
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,6 +50,10 @@ struct Binding {
   std::string_view authorization() const;
   RegisteredBy lastRegisteredBy = RegisteredBy::Phone;
   std::map<std::string, NodeRegistration, std::less<>> nodes;
+  /// Kept by the table: when its first contact or node registration expires, and its place in
+  /// the table's expiry heap.
+  TimePoint due = TimePoint::max();
+  std::size_t heapSlot = DueHeap<Binding>::kNoSlot;
 };
 
 /// A 2xx to a REGISTER, reduced to what the table needs; built by the proxy from the messages.
@@ -83,10 +89,19 @@ public:
   void invalidate(std::string_view aor, std::string_view node);
 
   /// Drops expired contacts, then registrants with none left. Returns how many contacts went.
+  /// Looks only at the registrants that fell due (an expiry heap), not at every binding.
   std::size_t purgeExpired(TimePoint now);
 
   std::size_t size() const { return bindings_.size(); }
-  std::size_t contactCount() const;
+  std::size_t contactCount() const { return contacts_; }
+  /// Whether a contact was registered from this address, or names it (host:port of its URI).
+  bool hasPhoneAt(const Endpoint& address) const { return phones_.count(address) != 0; }
+  /// Per node: registrants registered there, and known there but no longer registered
+  /// (expired, or invalidated by failRegistrationOn). Counters, not a count.
+  struct NodeCount {
+    std::size_t registered = 0, unregistered = 0;
+  };
+  const std::map<std::string, NodeCount, std::less<>>& nodeCounts() const { return nodeCounts_; }
 
   /// A binding read back from the store at start.
   void restore(Binding b);
@@ -103,21 +118,58 @@ public:
   /// Change tracking for the store: once on, every registrant added, changed or removed
   /// since the last call is returned (each once).
   void trackChanges() { tracking_ = true; }
-  std::vector<std::string> takeChanged();
+  /// At most `max` of them (the rest wait for the next call), so a writer works in slices.
+  std::vector<std::string> takeChanged(std::size_t max = std::numeric_limits<std::size_t>::max());
+  std::size_t changedCount() const { return changed_.size(); }
+
+  /// Called with the address of record of each registrant that leaves the table.
+  using RemovedObserver = std::function<void(const std::string& aor)>;
+  void onRemoved(RemovedObserver observer) { removedObserver_ = std::move(observer); }
 
   template <typename F> void forEach(F&& f) const {
     for (const auto& [aor, b] : bindings_) f(b);
   }
 
+  /// Where a walk over every registrant in slices stands (see forEachSlice).
+  struct SliceCursor {
+    std::size_t bucket = 0;
+    std::size_t buckets = 0;
+  };
+  /// Visits registrants from where `cursor` stopped until at least `max` were visited or the
+  /// table ends; true once the walk is complete. Between two calls the table may change: a
+  /// registrant added meanwhile may or may not be visited, and if the table grew enough to
+  /// rehash the walk starts over (a registrant may be visited twice, none present all along is
+  /// missed). `f` must not add or remove registrants.
+  template <typename F> bool forEachSlice(SliceCursor& cursor, std::size_t max, F&& f) const {
+    if (cursor.buckets != bindings_.bucket_count()) cursor = SliceCursor{0, bindings_.bucket_count()};
+    std::size_t visited = 0;
+    while (cursor.bucket < cursor.buckets && visited < max) {
+      for (auto it = bindings_.begin(cursor.bucket); it != bindings_.end(cursor.bucket); ++it, ++visited) f(it->second);
+      ++cursor.bucket;
+    }
+    return cursor.bucket >= cursor.buckets;
+  }
+
 private:
+  using Map = std::unordered_map<std::string, Binding>;
   void changed(const std::string& aor) {
     if (tracking_) changed_.insert(aor);
   }
+  /// Every change to a binding goes between count(b, -1) and count(b, +1): the counters, the
+  /// phone-address index and the expiry heap follow it.
+  void count(Binding& b, int sign);
+  /// Takes an uncounted registrant out of the table.
+  void forget(Map::iterator it);
 
-  std::unordered_map<std::string, Binding> bindings_;
+  Map bindings_;
   bool tracking_ = false;
   std::unordered_set<std::string> changed_;
   FlowObserver observer_;
+  RemovedObserver removedObserver_;
+  DueHeap<Binding> due_;
+  std::size_t contacts_ = 0;
+  std::unordered_map<Endpoint, std::uint32_t, EndpointHash> phones_;
+  std::map<std::string, NodeCount, std::less<>> nodeCounts_;
 };
 
 /// A REGISTER as kept for replays: the same bytes without the header lines a replay replaces or

@@ -38,3 +38,14 @@ std::string Flow::str() const {
 }
 
 } // namespace switchback
+
+namespace switchback {
+
+std::size_t EndpointHash::operator()(const Endpoint& e) const noexcept {
+  std::size_t h = e.port;
+  if (e.address.is_v4()) return std::hash<std::uint64_t>{}((std::uint64_t{e.address.to_v4().to_uint()} << 16) | h);
+  for (unsigned char byte : e.address.to_v6().to_bytes()) h = h * 131 + byte;
+  return std::hash<std::size_t>{}(h);
+}
+
+} // namespace switchback

@@ -21,6 +21,10 @@ struct Endpoint {
   std::string str() const;                           // "1.2.3.4:5060", "[::1]:5060"
 };
 
+struct EndpointHash {
+  std::size_t operator()(const Endpoint& e) const noexcept;
+};
+
 /// The path a message arrived on, and the only way back to a phone behind NAT:
 /// the local listener, the remote address as observed, and for TCP the connection.
 struct Flow {

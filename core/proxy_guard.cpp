@@ -76,21 +76,6 @@ bool ProxyEngine::foreignRequestUri(const SipMessage& msg) const {
   return !(t && directory_.nodeAt(t->endpoint));
 }
 
-bool ProxyEngine::isRegisteredPhone(const Endpoint& target) const {
-  bool found = false;
-  su_home_t home[1] = {SU_HOME_INIT(home)};
-  bindings_.forEach([&](const Binding& b) {
-    for (const auto& c : b.contacts) {
-      if (found) return;
-      if (c.flow.remote == target) found = true;
-      else if (url_t* u = url_make(home, c.uri.c_str())) {
-        auto t = uriTarget(u);
-        found = t && t->endpoint == target;
-      }
-    }
-  });
-  su_home_deinit(home);
-  return found;
-}
+bool ProxyEngine::isRegisteredPhone(const Endpoint& target) const { return bindings_.hasPhoneAt(target); }
 
 } // namespace switchback

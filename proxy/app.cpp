@@ -66,6 +66,7 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
   });
   health_.onEdge([this](const UpstreamNode& n, const HealthEdge& e) {
     router_.onNodeEdge(n, e, Clock::now());
+    continueEdges();
     if (!e.nowUp) engine_->retryUnanswered(n.name, Clock::now());
   });
   for (const auto& n : nodes_.nodes())
@@ -166,21 +167,21 @@ void App::restoreBindings() {
   const auto started = Clock::now();
   const std::int64_t wallNow = wallClockMs();
   std::size_t restored = 0, unreadable = 0;
-  for (const auto& [aor, record] : store_->loadAll()) {
+  store_->forEachRow([&](std::string_view aor, std::string_view record) {
     auto b = decodeBinding(record, started, wallNow);
     if (!b || b->aor != aor) {
       ++unreadable;
-      continue;
+      return;
     }
     // A connection id names a connection of the process that wrote it; here it would name
     // another phone's. The phone's address still finds its connection if it reconnects.
     for (auto& c : b->contacts) {
       c.flow.connection = 0;
-      nat_->watch(aor, c.flow, started);
+      nat_->watch(b->aor, c.flow, started);
     }
     bindings_.restore(std::move(*b));
     ++restored;
-  }
+  });
   const std::size_t expired = bindings_.purgeExpired(started);
   const auto ms = std::chrono::duration_cast<Millis>(Clock::now() - started).count();
   spdlog::info("bindings store {}: restored {} registrants ({} contacts) in {} ms; {} contacts had expired, {} records "
@@ -189,18 +190,32 @@ void App::restoreBindings() {
   (void)restored;
 }
 
+void App::continueEdges() {
+  // A failover of a million registrants: a slice per turn of the loop, messages in between.
+  boost::asio::post(io_, [this] {
+    if (!stopping_ && router_.continueEdges(Clock::now())) continueEdges();
+  });
+}
+
 void App::schedulePersist() {
   persistTimer_.expires_after(config_.persistence.flushInterval);
   persistTimer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
-    persist();
-    schedulePersist();
+    persistSlices();
   });
 }
 
-void App::persist() {
-  const auto changed = bindings_.takeChanged();
-  if (changed.empty()) return;
+void App::persistSlices() {
+  // A slice per turn of the loop (a failover changes every registrant at once), then the timer.
+  if (!persist(kPersistSlice)) return schedulePersist();
+  boost::asio::post(io_, [this] {
+    if (!stopping_) persistSlices();
+  });
+}
+
+bool App::persist(std::size_t max) {
+  const auto changed = bindings_.takeChanged(max);
+  if (changed.empty()) return false;
   const TimePoint now = Clock::now();
   const std::int64_t wallNow = wallClockMs();
   BindingStore::Batch batch;
@@ -210,6 +225,7 @@ void App::persist() {
     batch.emplace_back(aor, b ? std::optional<std::string>(encodeBinding(*b, now, wallNow)) : std::nullopt);
   }
   store_->submit(std::move(batch));
+  return bindings_.changedCount() != 0;
 }
 
 void App::refreshDns(TimePoint now) {

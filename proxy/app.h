@@ -14,6 +14,8 @@
 #include "routing/reregistrar.h"
 
 #include <boost/asio/io_context.hpp>
+
+#include <limits>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -47,8 +49,12 @@ private:
   void purge();
   void refreshDns(TimePoint now);
   void restoreBindings();
-  void persist();
+  /// Writes at most `max` changed registrants to the store; true if more are waiting.
+  bool persist(std::size_t max = std::numeric_limits<std::size_t>::max());
+  void persistSlices();
   void schedulePersist();
+  void continueEdges();
+  static constexpr std::size_t kPersistSlice = 2000;
   void reload();
   void drain();
   void drainCheck(TimePoint deadline, std::optional<TimePoint> quietSince);

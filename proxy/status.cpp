@@ -33,21 +33,15 @@ std::string jsonEscape(std::string_view s) {
 std::map<std::string, std::size_t> registeredByNode(const StatusView& v) {
   std::map<std::string, std::size_t> byNode;
   for (const auto& n : v.nodes.nodes()) byNode[n.name] = 0;
-  v.bindings.forEach([&](const Binding& b) {
-    for (const auto& [name, reg] : b.nodes)
-      if (reg.registered) ++byNode[name];
-  });
+  for (const auto& [name, count] : v.bindings.nodeCounts())
+    if (count.registered) byNode[name] = count.registered;
   return byNode;
 }
 
 std::map<std::string, std::size_t> signalingByNode(const StatusView& v) {
   std::map<std::string, std::size_t> signaling;
   if (!v.router) return signaling;
-  for (const auto& n : v.nodes.nodes()) signaling[n.name] = 0;
-  v.bindings.forEach([&](const Binding& b) {
-    if (const auto node = v.router->currentNode(b.aor); node && *node < v.nodes.nodes().size())
-      ++signaling[v.nodes.nodes()[*node].name];
-  });
+  for (const auto& n : v.nodes.nodes()) signaling[n.name] = v.router->signalingOn(n.index);
   return signaling;
 }
 
@@ -62,9 +56,11 @@ long secondsUntil(TimePoint t, TimePoint now) {
 std::map<std::pair<std::string, std::string>, std::size_t> bindingsByNodeState(const StatusView& v) {
   std::map<std::pair<std::string, std::string>, std::size_t> out;
   for (const auto& n : v.nodes.nodes()) out[{n.name, "registered"}] = 0, out[{n.name, "unregistered"}] = 0;
-  v.bindings.forEach([&](const Binding& b) {
-    for (const auto& [name, reg] : b.nodes) ++out[{name, reg.registered ? "registered" : "unregistered"}];
-  });
+  for (const auto& [name, count] : v.bindings.nodeCounts()) {
+    if (count.registered + count.unregistered == 0) continue;
+    out[{name, "registered"}] = count.registered;
+    out[{name, "unregistered"}] = count.unregistered;
+  }
   return out;
 }
 

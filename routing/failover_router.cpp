@@ -9,7 +9,32 @@ namespace switchback {
 FailoverRouter::FailoverRouter(const RoutingConfig& config, const NodeTable& nodes, HealthMonitor& health,
                                BindingTable& bindings)
     : config_(config), nodes_(nodes), health_(health), bindings_(bindings), dialogs_(config.sbc.dialogLifetime),
-      chain_(makeRequestChain()) {}
+      chain_(makeRequestChain()) {
+  bindings_.onRemoved([this](const std::string& aor) {
+    if (registrants_.count(aor)) forgettable_.insert(aor);
+  });
+}
+
+FailoverRouter::~FailoverRouter() { bindings_.onRemoved(nullptr); }
+
+FailoverRouter::Registrant& FailoverRouter::registrant(const std::string& aor) {
+  auto [it, added] = registrants_.try_emplace(aor);
+  if (added && bindings_.find(aor) == nullptr) forgettable_.insert(aor);
+  return it->second;
+}
+
+void FailoverRouter::setCurrent(std::string_view aor, Registrant& r, std::optional<std::size_t> node) {
+  if (r.state.current == node) return;
+  if (r.state.current && *r.state.current < signaling_.size()) --signaling_[*r.state.current];
+  r.state.current = node;
+  if (node) {
+    if (*node >= signaling_.size()) signaling_.resize(*node + 1);
+    ++signaling_[*node];
+  }
+  if (sweeping_) retouched_.emplace_back(aor);  // everySecond walks the set: it is updated after
+  else if (node && *node != 0) awayFromPrimary_.emplace(aor);
+  else awayFromPrimary_.erase(std::string(aor));
+}
 
 void FailoverRouter::setReregistrar(Reregistrar* r) {
   reregistrar_ = r;
@@ -78,7 +103,7 @@ void FailoverRouter::moveTo(std::string_view aor, Registrant& r, std::size_t nod
     ++moves_[{failover, nodes_.nodes()[*current].name, nodes_.nodes()[node].name, std::move(reason)}];
   }
   if (r.state.failedNode == node) r.state.failedNode.reset();  // failback to it: attempted and done
-  current = node;
+  setCurrent(aor, r, node);
 }
 
 RegistrantState FailoverRouter::stateOf(std::string_view aor) const {
@@ -118,17 +143,28 @@ void FailoverRouter::remap(const NodeTable::Remap& remap) {
     return remap[*node];
   };
   // A registrant whose node is gone finds its node again from its bindings on its next request.
+  signaling_.assign(nodes_.nodes().size(), 0);
+  awayFromPrimary_.clear();
   for (auto& [aor, r] : registrants_) {
     r.state.current = moved(r.state.current);
-    r.pendingNode = moved(r.pendingNode);
+    setPending(r, moved(r.pendingNode));
+    if (!r.state.current) continue;
+    if (*r.state.current >= signaling_.size()) signaling_.resize(*r.state.current + 1);
+    ++signaling_[*r.state.current];
+    if (*r.state.current != 0) awayFromPrimary_.insert(aor);
   }
+  std::erase_if(edges_, [&](EdgeWork& w) {
+    const auto node = moved(w.node);
+    if (node) w.node = *node;
+    return !node;
+  });
   moves_.clear();
 }
 
 void FailoverRouter::registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now) {
   if (r.state.failedNode == node) r.state.failedNode.reset();  // failback to it is attempted
   if (r.pendingNode == node) return;
-  r.pendingNode = node;
+  setPending(r, node);
   if (reregistrar_) reregistrar_->request(aor, node, now);
 }
 
@@ -208,12 +244,11 @@ std::optional<RouteDecision> FailoverRouter::stepRequireRegistration(RouteContex
 }
 
 std::optional<RouteDecision> FailoverRouter::stepFailoverChoice(RouteContext& c) {
-  Registrant& r = registrants_[c.aor];
+  Registrant& r = registrant(c.aor);
   r.state.activeDialogs = dialogs_.busy(c.aor);
-  if (!r.state.current)
-    for (std::size_t i = 0; i < c.views.size() && !r.state.current; ++i)
-      if (c.views[i].registered) r.state.current = i;
-  if (r.pendingNode && !c.views[*r.pendingNode].usable) r.pendingNode.reset();
+  for (std::size_t i = 0; i < c.views.size() && !r.state.current; ++i)
+    if (c.views[i].registered) setCurrent(c.aor, r, i);
+  if (r.pendingNode && !c.views[*r.pendingNode].usable) setPending(r, std::nullopt);
   c.choice = RegistrantPolicy::forNewDialog(c.settings, r.state, c.views, c.now);
   switch (c.choice->action) {
   case RegistrantPolicy::Action::Reject:
@@ -229,7 +264,7 @@ std::optional<RouteDecision> FailoverRouter::stepFailoverChoice(RouteContext& c)
 
 std::optional<RouteDecision> FailoverRouter::stepRegisterFirst(RouteContext& c) {
   if (!c.choice || c.choice->action != RegistrantPolicy::Action::RegisterFirst) return std::nullopt;
-  Registrant& r = registrants_[c.aor];
+  Registrant& r = registrant(c.aor);
   const std::size_t node = c.choice->node;
   registerOn(c.aor, r, node, c.now);
   // newRequests: "all dialog-initiating requests are forwarded to the primary server first,
@@ -281,8 +316,8 @@ Rejection FailoverRouter::endDialog(const RouteRequest& request) {
 void FailoverRouter::onRegistered(std::string_view aor, std::string_view node, TimePoint now) {
   const auto idx = indexOf(node);
   if (!idx) return;
-  Registrant& r = registrants_[std::string(aor)];
-  if (r.pendingNode == idx) r.pendingNode.reset();
+  Registrant& r = registrant(std::string(aor));
+  if (r.pendingNode == idx) setPending(r, std::nullopt);
   if (reregistrar_ && !r.pendingNode) reregistrar_->cancel(std::string(aor));
   moveTo(aor, r, *idx, now);
   if (resume_) resume_(r.pendingNode ? std::string() : std::string(aor));
@@ -293,7 +328,7 @@ void FailoverRouter::reregistered(const std::string& aor, std::size_t node, Rere
   if (it == registrants_.end()) return;
   Registrant& r = it->second;
   if (result == Reregistrar::Result::Registered) {
-    if (r.pendingNode == node) r.pendingNode.reset();
+    if (r.pendingNode == node) setPending(r, std::nullopt);
     moveTo(aor, r, node, now);
   }
   // Challenged: the registrant stays pending until its phone's own refresh registers it there.
@@ -309,85 +344,132 @@ void FailoverRouter::observe(std::string_view node, Outcome outcome, std::option
 }
 
 void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now) {
-  if (edge.nowUp) {
-    // Coming back is handled by each failBack.mode when its time comes. failRegistrationOn=0:
-    // registrations there "remain active", but a node that was down may have lost them (a
-    // restarted registrar with its location in memory): Switchback asks before relying on them.
-    if (!reregistrar_) return;
-    bindings_.forEach([&](const Binding& b) {
-      auto it = b.nodes.find(node.name);
-      if (it == b.nodes.end() || !it->second.registered || it->second.expires <= now) return;
-      const FailoverSettings s = settingsFor(b.aor);
-      if (s.reRegisterOn && !s.failRegistrationOn) reregistrar_->verify(b.aor, node.index, now);
-    });
+  // Coming back is handled by each failBack.mode when its time comes; without a Reregistrar
+  // there is nothing to ask the node that came back.
+  if (edge.nowUp && !reregistrar_) return;
+  edges_.push_back(EdgeWork{node.index, node.name, edge.nowUp, edge.reason, {}, 0, 0});
+  continueEdges(now);
+}
+
+bool FailoverRouter::continueEdges(TimePoint now) {
+  if (edges_.empty()) return false;
+  EdgeWork& work = edges_.front();
+  // The slice's registrants are named first and worked on after: the work may change the table.
+  std::vector<std::string> aors;
+  aors.reserve(kEdgeSlice);
+  const bool done = bindings_.forEachSlice(work.cursor, kEdgeSlice, [&](const Binding& b) {
+    if (!work.up) return aors.push_back(b.aor);
+    // failRegistrationOn=0: registrations there "remain active", but a node that was down may
+    // have lost them (a restarted registrar with its location in memory): Switchback asks
+    // before relying on them.
+    auto it = b.nodes.find(work.name);
+    if (it != b.nodes.end() && it->second.registered && it->second.expires > now) aors.push_back(b.aor);
+  });
+  for (const auto& aor : aors) {
+    if (!work.up) {
+      nodeDown(aor, work, now);
+      continue;
+    }
+    const FailoverSettings s = settingsFor(aor);
+    if (reregistrar_ && s.reRegisterOn && !s.failRegistrationOn) reregistrar_->verify(aor, work.node, now);
+  }
+  if (done) {
+    if (!work.up)
+      spdlog::warn("failover from '{}' ({}): {} registrants affected, {} queued for registration elsewhere", work.name,
+                   work.reason, work.affected, work.queued);
+    edges_.pop_front();
+  }
+  return !edges_.empty();
+}
+
+void FailoverRouter::nodeDown(const std::string& aor, EdgeWork& work, TimePoint now) {
+  Registrant& r = registrant(aor);
+  auto v = views(aor, now);
+  for (std::size_t i = 0; i < v.size() && !r.state.current; ++i)
+    if (v[i].registered) setCurrent(aor, r, i);
+  if (r.state.current != work.node) return;
+  ++work.affected;
+  const FailoverSettings s = settingsFor(aor);
+  const auto target = RegistrantPolicy::firstUsable(v);
+  if (!target) return;
+  if (!s.reRegisterOn) {  // the nodes share registrations: requests simply go elsewhere
+    moveTo(aor, r, *target, now);
     return;
   }
-  std::size_t affected = 0, queued = 0;
-  std::vector<std::string> aors;
-  bindings_.forEach([&](const Binding& b) { aors.push_back(b.aor); });
-  for (const auto& aor : aors) {
-    Registrant& r = registrants_[aor];
-    auto v = views(aor, now);
-    if (!r.state.current)
-      for (std::size_t i = 0; i < v.size() && !r.state.current; ++i)
-        if (v[i].registered) r.state.current = i;
-    if (r.state.current != node.index) continue;
-    ++affected;
-    const FailoverSettings s = settingsFor(aor);
-    const auto target = RegistrantPolicy::firstUsable(v);
-    if (!target) continue;
-    if (!s.reRegisterOn) {  // the nodes share registrations: requests simply go elsewhere
-      moveTo(aor, r, *target, now);
-      continue;
-    }
-    r.state.failedNode = node.index;
-    // failRegistrationOn: the registration on the failed node is invalidated, silently.
-    if (s.failRegistrationOn) bindings_.invalidate(aor, node.name);
-    if (v[*target].registered) {
-      moveTo(aor, r, *target, now);
-      continue;
-    }
-    r.state.failedOverAt = now;
-    registerOn(aor, r, *target, now);
-    ++queued;
+  r.state.failedNode = work.node;
+  // failRegistrationOn: the registration on the failed node is invalidated, silently.
+  if (s.failRegistrationOn) bindings_.invalidate(aor, work.name);
+  if (v[*target].registered) {
+    moveTo(aor, r, *target, now);
+    return;
   }
-  spdlog::warn("failover from '{}' ({}): {} registrants affected, {} queued for registration elsewhere", node.name,
-               edge.reason, affected, queued);
+  r.state.failedOverAt = now;
+  registerOn(aor, r, *target, now);
+  ++work.queued;
+}
+
+void FailoverRouter::forgetIdle() {
+  // Registrants whose bindings expired and who are in no call are forgotten.
+  for (auto it = forgettable_.begin(); it != forgettable_.end();) {
+    auto r = registrants_.find(*it);
+    if (r == registrants_.end() || bindings_.find(*it) != nullptr) {
+      it = forgettable_.erase(it);
+      continue;
+    }
+    if (dialogs_.busy(*it) != 0 || r->second.pendingNode) {
+      ++it;
+      continue;
+    }
+    setCurrent(*it, r->second, std::nullopt);
+    registrants_.erase(r);
+    it = forgettable_.erase(it);
+  }
 }
 
 void FailoverRouter::everySecond(TimePoint now) {
   logMoves(now);
-  // Registrants whose bindings expired and who are in no call are forgotten.
   dialogs_.expire(now);
-  std::erase_if(registrants_, [&](const auto& entry) {
-    return dialogs_.busy(entry.first) == 0 && !entry.second.pendingNode && bindings_.find(entry.first) == nullptr;
-  });
-  for (auto& [aor, r] : registrants_) {
-    r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
-    if (!r.state.current || *r.state.current == 0) continue;
-    const FailoverSettings s = settingsFor(aor);
-    auto v = views(aor, now);
-    std::optional<std::size_t> best = RegistrantPolicy::firstUsable(v);
-    if (!config_.healthGatedFailback) best = 0;  // try the primary whatever the probes say
-    if (RegistrantPolicy::renewalDue(r.state, v, now) && !r.pendingNode) {
-      // registration: "the primary server is retried when the current working server's
-      // registration requires renewal". Otherwise Switchback renews it where it is (a
-      // registration it replayed there has no phone refreshing it when the phone's refreshes go
-      // elsewhere).
-      if (s.failBackMode == FailBackMode::Registration && best && *best < *r.state.current) {
-        if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
-        else moveTo(aor, r, *best, now);
-      } else if (s.reRegisterOn) {
-        registerOn(aor, r, *r.state.current, now);
-      }
-      continue;
-    }
-    if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) continue;
-    if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) continue;  // not yet, or busy: next second
-    if (!best || *best >= *r.state.current) continue;
-    if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
-    else moveTo(aor, r, *best, now);
+  forgetIdle();
+  // Only registrants away from the primary can fail back or need a renewal where they are.
+  sweeping_ = true;
+  for (const auto& aor : awayFromPrimary_) {
+    auto it = registrants_.find(aor);
+    if (it == registrants_.end()) retouched_.push_back(aor);
+    else failBackDue(aor, it->second, now);
   }
+  sweeping_ = false;
+  for (const auto& aor : std::exchange(retouched_, {})) {
+    auto it = registrants_.find(aor);
+    if (it != registrants_.end() && it->second.state.current && *it->second.state.current != 0) awayFromPrimary_.insert(aor);
+    else awayFromPrimary_.erase(aor);
+  }
+}
+
+void FailoverRouter::failBackDue(const std::string& aor, Registrant& r, TimePoint now) {
+  r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
+  if (!r.state.current || *r.state.current == 0) return;
+  const FailoverSettings s = settingsFor(aor);
+  auto v = views(aor, now);
+  std::optional<std::size_t> best = RegistrantPolicy::firstUsable(v);
+  if (!config_.healthGatedFailback) best = 0;  // try the primary whatever the probes say
+  if (RegistrantPolicy::renewalDue(r.state, v, now) && !r.pendingNode) {
+    // registration: "the primary server is retried when the current working server's
+    // registration requires renewal". Otherwise Switchback renews it where it is (a
+    // registration it replayed there has no phone refreshing it when the phone's refreshes go
+    // elsewhere).
+    if (s.failBackMode == FailBackMode::Registration && best && *best < *r.state.current) {
+      if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
+      else moveTo(aor, r, *best, now);
+    } else if (s.reRegisterOn) {
+      registerOn(aor, r, *r.state.current, now);
+    }
+    return;
+  }
+  if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) return;
+  if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) return;  // not yet, or busy: next second
+  if (!best || *best >= *r.state.current) return;
+  if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
+  else moveTo(aor, r, *best, now);
 }
 
 std::optional<std::size_t> FailoverRouter::currentNode(const std::string& aor) const {
@@ -396,10 +478,10 @@ std::optional<std::size_t> FailoverRouter::currentNode(const std::string& aor) c
   return it->second.state.current;
 }
 
-std::size_t FailoverRouter::pendingCount() const {
-  std::size_t n = 0;
-  for (const auto& [aor, r] : registrants_) n += r.pendingNode ? 1 : 0;
-  return n;
+void FailoverRouter::setPending(Registrant& r, std::optional<std::size_t> node) {
+  if (node && !r.pendingNode) ++pending_;
+  if (!node && r.pendingNode) --pending_;
+  r.pendingNode = node;
 }
 
 } // namespace switchback

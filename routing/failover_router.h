@@ -15,6 +15,7 @@
 #include <string>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace switchback {
 
@@ -25,6 +26,9 @@ namespace switchback {
 class FailoverRouter : public NodeDirectory, public RequestRouter, public ProxyObserver {
 public:
   FailoverRouter(const RoutingConfig& config, const NodeTable& nodes, HealthMonitor& health, BindingTable& bindings);
+  ~FailoverRouter() override;
+  FailoverRouter(const FailoverRouter&) = delete;
+  FailoverRouter& operator=(const FailoverRouter&) = delete;
 
   /// SIGTERM: new dialogs in either direction get 503 with a Retry-After, while calls in progress,
   /// registrations and transactions already under way carry on (the chain's "draining" step).
@@ -55,13 +59,21 @@ public:
   static constexpr Millis kHoldForRegistration{2000};
   void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) override;
 
-  /// A node went down or came up (from the health monitor).
+  /// A node went down or came up (from the health monitor). The registrants it concerns are
+  /// worked through a slice at a time (kEdgeSlice): the first slice now, the rest by continueEdges.
   void onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now);
-  /// Once a second: timed failback (DNSTTL, duration), retried every second while busy.
+  /// The next slice of node edges not yet worked through; true while some remain (the caller
+  /// calls again on a later turn of its loop, so the SIP thread never stalls on a million).
+  bool continueEdges(TimePoint now);
+  static constexpr std::size_t kEdgeSlice = 1000;
+  /// Once a second: timed failback (DNSTTL, duration), retried every second while busy. Looks
+  /// only at registrants away from the primary and at those that may be forgotten.
   void everySecond(TimePoint now);
+  /// Registrants whose signaling goes to node `node` now (a counter).
+  std::size_t signalingOn(std::size_t node) const { return node < signaling_.size() ? signaling_[node] : 0; }
 
   FailoverSettings settingsFor(std::string_view aor) const;
-  std::size_t pendingCount() const;
+  std::size_t pendingCount() const { return pending_; }
   std::uint64_t failovers() const { return failovers_; }
   std::uint64_t failbacks() const { return failbacks_; }
   /// By reason: "node down", "registered elsewhere"; failbacks by failBack.mode.
@@ -91,6 +103,22 @@ private:
     std::optional<std::size_t> pendingNode;   // waiting for a registration there before signaling
   };
 
+  struct EdgeWork {
+    std::size_t node;
+    std::string name;
+    bool up;
+    std::string reason;
+    BindingTable::SliceCursor cursor;
+    std::size_t affected = 0, queued = 0;
+  };
+
+  Registrant& registrant(const std::string& aor);
+  void setCurrent(std::string_view aor, Registrant& r, std::optional<std::size_t> node);
+  void nodeDown(const std::string& aor, EdgeWork& work, TimePoint now);
+  void nodeUp(const Binding& b, const EdgeWork& work, TimePoint now);
+  void setPending(Registrant& r, std::optional<std::size_t> node);
+  void failBackDue(const std::string& aor, Registrant& r, TimePoint now);
+  void forgetIdle();
   std::vector<NodeView> views(std::string_view aor, TimePoint now) const;
   std::optional<std::size_t> indexOf(std::string_view node) const;
   void moveTo(std::string_view aor, Registrant& r, std::size_t node, TimePoint now);
@@ -116,6 +144,13 @@ private:
   BindingTable& bindings_;
   Reregistrar* reregistrar_ = nullptr;
   std::unordered_map<std::string, Registrant> registrants_;
+  std::unordered_set<std::string> awayFromPrimary_;   // current node set and not the primary
+  bool sweeping_ = false;                              // everySecond walks awayFromPrimary_
+  std::vector<std::string> retouched_;                 // whose place in it changed meanwhile
+  std::unordered_set<std::string> forgettable_;        // registrants seen without a binding
+  std::vector<std::size_t> signaling_;                 // registrants per current node
+  std::deque<EdgeWork> edges_;
+  std::size_t pending_ = 0;                            // registrants with pendingNode set
   DialogTracker dialogs_;
   Originate originate_;
   Resume resume_;

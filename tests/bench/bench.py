@@ -11,6 +11,8 @@ One run, one machine, the same Kamailio registrar behind both proxies, the same 
   4. Switchback only: detection after kill -9 of the primary, the paced re-registration of
      10,000 bindings on the secondary, the highest 1-s rate against the cap.
   5. Switchback only: resident memory per binding (100,000 bindings minus none).
+  6. Switchback only: 1,000,000 bindings (tests/bench/million.py): memory per binding, idle CPU,
+     failover of every registrant with OPTIONS answer times during it, restart from the store.
 
 CPU is read from /proc (utime+stime) for every process: the proxy under test, the registrar,
 and SIPp (as reaped children), so a reader can tell which process was the limit on a small
@@ -406,6 +408,18 @@ def failover_phase(bench, args, reg_rate):
     return result
 
 
+def settled_memory(sb, rss0):
+    """(status, registrants, RSS in KiB, bytes per registrant over rss0) once the registrations'
+    transactions are gone: server transactions over UDP keep their final response for Timer J
+    (64*T1 = 32 s) after the last answer, so this waits for them (probes keep a few dozen)."""
+    wait_until(lambda: sb.status()["transactions"] < 100, 45, 0.5)
+    time.sleep(1)
+    st = sb.status()
+    registrants = st["bindings"]["registrants"]
+    rss1 = rss_kib(sb.process.pid)
+    return st, registrants, rss1, ((rss1 - rss0) * 1024 / registrants if registrants else None)
+
+
 def memory_phase(bench, args, reg_rate):
     """Switchback only: RSS with `args.memory_bindings` bindings minus RSS with none."""
     count = args.memory_bindings
@@ -419,14 +433,7 @@ def memory_phase(bench, args, reg_rate):
     rss0 = rss_kib(sb.process.pid)
     pools = user_pools(bench, "m", count, args.sipp)
     ok, failed, wall = register_all(bench, sb.port, pools, reg_rate, timeout=count / reg_rate + 60)
-    # Server transactions over UDP keep their final response for Timer J (64*T1 = 32 s) after the
-    # last answer: wait for them to end, to measure the bindings alone (probes keep a few dozen).
-    wait_until(lambda: sb.status()["transactions"] < 100, 45, 0.5)
-    time.sleep(1)
-    st = sb.status()
-    registrants = st["bindings"]["registrants"]
-    rss1 = rss_kib(sb.process.pid)
-    per = (rss1 - rss0) * 1024 / registrants if registrants else None
+    st, registrants, rss1, per = settled_memory(sb, rss0)
     result = {"bindings": registrants, "rss_none_kib": rss0, "rss_full_kib": rss1,
               "bytes_per_binding": round(per) if per else None, "register_wall_s": round(wall, 1),
               "register_failed": failed, "rate": reg_rate, "transactions_left": st["transactions"]}
@@ -529,7 +536,11 @@ def main():
     p.add_argument("--bindings", type=int, help="failover: bindings to re-register (default 10,000)")
     p.add_argument("--cap", type=int, default=1000, help="failover: pacing.registrations_per_second (default 1000)")
     p.add_argument("--memory-bindings", type=int, help="memory: bindings (default 100,000)")
-    p.add_argument("--only", choices=["reg", "call", "failover", "memory"], action="append",
+    p.add_argument("--memory-rate", type=int,
+                   help="memory: registrations a second (default 80 %% of the ladder's best, at most 3,000; "
+                        "1,000 without the ladder)")
+    p.add_argument("--million-count", type=int, help="million: bindings (default 1,000,000; --quick 100,000)")
+    p.add_argument("--only", choices=["reg", "call", "failover", "memory", "million"], action="append",
                    help="run only these parts (repeatable)")
     p.add_argument("--json", help="also write the results as JSON here")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (SIPp logs, configs)")
@@ -537,7 +548,12 @@ def main():
     args.duration = args.duration or (5 if args.quick else 20)
     args.bindings = args.bindings or (2000 if args.quick else 10000)
     args.memory_bindings = args.memory_bindings or (20000 if args.quick else 100000)
-    parts = args.only or ["reg", "call", "failover", "memory"]
+    args.million_count = args.million_count or (100000 if args.quick else 1000000)
+    parts = args.only or ["reg", "call", "failover", "memory", "million"]
+    if parts == ["million"]:  # neither Kamailio nor SIPp: the loader and the stand-ins are Python
+        import million
+        million.run(os.path.abspath(args.switchback), args.million_count, keep=args.keep)
+        return
     for tool in ("kamailio", "sipp"):
         if not any(os.access(os.path.join(d, tool), os.X_OK) for d in os.environ.get("PATH", "").split(":")):
             sys.exit(f"{tool} is not installed (scripts/install-deps.sh installs it)")
@@ -606,7 +622,10 @@ def main():
     if "failover" in parts:
         results["failover"] = failover_phase(bench, args, reg_rate)
     if "memory" in parts:
-        results["memory"] = memory_phase(bench, args, reg_rate)
+        results["memory"] = memory_phase(bench, args, args.memory_rate or reg_rate)
+    if "million" in parts:
+        import million
+        results["million"] = million.run(bench.binary, args.million_count, keep=args.keep)
     results["wall_s"] = round(time.monotonic() - started)
     print()
     print(f"Date: {results['date']}. Machine: {results['machine']}. Rungs of {args.duration} s; {n} SIPp clients; "

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
+
 using namespace switchback;
 using namespace std::chrono_literals;
 
@@ -133,4 +136,84 @@ TEST_CASE("a REGISTER is kept for replays without Via, User-Agent and the like, 
   CHECK(b.authorization() == "Digest username=\"u1\", realm=\"example.com\"");
   b.lastRegister = "REGISTER sip:example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n";
   CHECK(b.authorization().empty());
+}
+
+TEST_CASE("a refreshed registrant is not purged at its old expiry, and leaves at its new one", "[bindings]") {
+  BindingTable t;
+  const TimePoint t0{};
+  t.apply(outcome("sip:u1@10.0.0.1:5062", 60), t0);
+  t.apply(outcome("sip:u1@10.0.0.1:5062", 60), t0 + 50s);
+  CHECK(t.purgeExpired(t0 + 60s) == 0);
+  CHECK(t.size() == 1);
+  CHECK(t.purgeExpired(t0 + 109s) == 0);
+  CHECK(t.purgeExpired(t0 + 110s) == 1);
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("a node registration that expires before the contact is marked unregistered on time", "[bindings]") {
+  BindingTable t;
+  const TimePoint t0{};
+  RegisterOutcome o = outcome("sip:u1@10.0.0.1:5062", 120);
+  o.phoneExpiresCap = 0;
+  t.apply(o, t0);
+  RegisterOutcome shorter = outcome("sip:u1@10.0.0.1:5062", 30, "secondary");
+  shorter.how = RegisteredBy::Replay;  // the phone's own expiry (120 s) stays
+  t.apply(shorter, t0 + 1s);
+  CHECK(t.nodeCounts().at("secondary").registered == 1);
+  t.purgeExpired(t0 + 31s);
+  REQUIRE(t.find("sip:u1@example.com"));
+  CHECK_FALSE(t.find("sip:u1@example.com")->nodes.at("secondary").registered);
+  CHECK(t.find("sip:u1@example.com")->nodes.at("primary").registered);
+  CHECK(t.nodeCounts().at("secondary").registered == 0);
+  CHECK(t.nodeCounts().at("secondary").unregistered == 1);
+  CHECK(t.purgeExpired(t0 + 120s) == 1);
+  CHECK(t.size() == 0);
+  CHECK(t.nodeCounts().at("primary").registered == 0);
+}
+
+TEST_CASE("the phone-address index follows contacts in and out: observed address and the Contact's", "[bindings]") {
+  BindingTable t;
+  const TimePoint t0{};
+  t.apply(outcome("sip:u1@192.0.2.7:5062", 60), t0);
+  CHECK(t.hasPhoneAt(test::ep("10.0.0.1", 40000)));   // where the REGISTER came from
+  CHECK(t.hasPhoneAt(test::ep("192.0.2.7", 5062)));   // what its Contact names
+  CHECK_FALSE(t.hasPhoneAt(test::ep("192.0.2.7", 5060)));
+  CHECK(t.contactCount() == 1);
+  t.apply(outcome("sip:u1@192.0.2.8", 60), t0);       // a second contact, port 5060 by default
+  CHECK(t.hasPhoneAt(test::ep("192.0.2.8", 5060)));
+  CHECK(t.contactCount() == 2);
+  t.apply(outcome("sip:u1@192.0.2.7:5062", 0), t0);   // removed: its address goes, the shared flow stays
+  CHECK_FALSE(t.hasPhoneAt(test::ep("192.0.2.7", 5062)));
+  CHECK(t.hasPhoneAt(test::ep("10.0.0.1", 40000)));
+  t.purgeExpired(t0 + 60s);
+  CHECK_FALSE(t.hasPhoneAt(test::ep("10.0.0.1", 40000)));
+  CHECK_FALSE(t.hasPhoneAt(test::ep("192.0.2.8", 5060)));
+  CHECK(t.contactCount() == 0);
+}
+
+TEST_CASE("a walk in slices visits every registrant once, and none is missed when the table grows", "[bindings]") {
+  BindingTable t;
+  const TimePoint t0{};
+  auto add = [&](int i) {
+    RegisterOutcome o = outcome("sip:u@10.0.0.1:5062", 60);
+    o.aor = "sip:u" + std::to_string(i) + "@example.com";
+    t.apply(o, t0);
+  };
+  for (int i = 0; i < 300; ++i) add(i);
+  std::map<std::string, int> seen;
+  BindingTable::SliceCursor cursor;
+  int slices = 0, added = 300;
+  std::size_t firstBuckets = 0;
+  while (!t.forEachSlice(cursor, 25, [&](const Binding& b) { ++seen[b.aor]; })) {
+    if (++slices == 1) firstBuckets = cursor.buckets;
+    for (int k = 0; k < 25 && added < 600; ++k) add(added++);  // past 541 buckets: a rehash
+    REQUIRE(slices < 1000);
+  }
+  CHECK(cursor.buckets > firstBuckets);  // the table rehashed on the way
+  for (int i = 0; i < 300; ++i) CHECK(seen.count("sip:u" + std::to_string(i) + "@example.com") == 1);
+  BindingTable::SliceCursor again;
+  std::map<std::string, int> once;
+  while (!t.forEachSlice(again, 25, [&](const Binding& b) { ++once[b.aor]; })) {}
+  CHECK(once.size() == t.size());
+  CHECK(std::all_of(once.begin(), once.end(), [](const auto& e) { return e.second == 1; }));
 }

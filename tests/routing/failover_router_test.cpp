@@ -148,3 +148,52 @@ TEST_CASE("routing is a chain of one-decision steps, in the advisory's order", "
     CHECK(d.hop->node == "primary");
   }
 }
+
+TEST_CASE("a failover of more registrants than a slice is worked through a slice at a time", "[failover_router]") {
+  Fixture f;
+  const std::size_t many = 3 * FailoverRouter::kEdgeSlice;
+  for (std::size_t i = 0; i < many; ++i)
+    for (const char* node : {"secondary", "primary"}) {
+      RegisterOutcome o;
+      o.aor = "sip:p" + std::to_string(i) + "@example.com";
+      o.node = node;
+      o.flow = Flow{Transport::Udp, 0, test::ep("127.0.0.1", 8000), 0};
+      o.contacts.push_back({"sip:p@127.0.0.1", 3600, "", std::nullopt});
+      f.bindings.apply(o, f.t0);
+      f.router.onRegistered(o.aor, node, f.t0);
+    }
+  const std::size_t total = many + 2;  // and carol and bob
+  CHECK(f.router.signalingOn(0) == total);
+  f.failOver(f.t0 + 1s);
+  const std::size_t afterFirst = f.router.signalingOn(1);
+  CHECK(afterFirst > 0);
+  CHECK(afterFirst < total);  // the rest waits for the next turns
+  int turns = 0;
+  while (f.router.continueEdges(f.t0 + 1s)) REQUIRE(++turns < 100);
+  CHECK(turns >= 2);
+  CHECK(f.router.signalingOn(1) == total);
+  CHECK(f.router.signalingOn(0) == 0);
+  CHECK(f.router.failovers() == total);
+  // Duration failback at 60 s: every registrant away from the primary goes back.
+  f.router.everySecond(f.t0 + 62s);
+  CHECK(f.router.signalingOn(0) == total);
+  CHECK(f.node("sip:p7@example.com") == 0u);
+}
+
+TEST_CASE("a registrant whose bindings expired is forgotten unless a call holds it", "[failover_router]") {
+  Fixture f;
+  for (bool caller : {true, false}) f.router.onDialog(test::leg(Kind::Offered, caller), f.t0 + 10s);  // carol calls bob
+  for (bool caller : {false, true}) f.router.onDialog(test::leg(Kind::Answered, caller, "b1"), f.t0 + 11s);
+  f.bindings.purgeExpired(f.t0 + 3600s);
+  REQUIRE(f.bindings.size() == 0);
+  f.router.everySecond(f.t0 + 3601s);
+  CHECK(f.node("sip:carol@example.com") == 0u);  // in a call: kept
+  CHECK(f.router.signalingOn(0) >= 1);
+  DialogEvent bye = test::leg(Kind::Bye, true, "b1");
+  bye.aor = {};
+  f.router.onDialog(bye, f.t0 + 3602s);
+  f.router.everySecond(f.t0 + 3603s);
+  CHECK_FALSE(f.node("sip:carol@example.com"));
+  CHECK_FALSE(f.node("sip:bob@example.com"));
+  CHECK(f.router.signalingOn(0) == 0);
+}
