@@ -88,8 +88,10 @@ public:
   std::size_t size() const { return bindings_.size(); }
   std::size_t contactCount() const;
 
-  /// A binding read back from the store at start.
+  /// A binding read back from the store (at start, or a cluster peer's change): not a change.
   void restore(Binding b);
+  /// A cluster peer removed the registrant: gone here too, not a change of ours.
+  bool erase(std::string_view aor) { return bindings_.erase(std::string(aor)) > 0; }
 
   /// Removes the contacts of `aor` registered from `flow` (whatever its TCP connection id),
   /// and the registrant with them if none is left. Returns the URIs removed.

@@ -202,7 +202,8 @@ std::optional<RouteDecision> FailoverRouter::stepNotOurs(RouteContext& c) {
 
 std::optional<RouteDecision> FailoverRouter::stepRequireRegistration(RouteContext& c) {
   // A new dialog: only from phones registered through us.
-  if (c.request.kind == RequestKind::NewDialog && config_.sbc.requireRegistration && bindings_.find(c.aor) == nullptr)
+  if (c.request.kind != RequestKind::NewDialog || !config_.sbc.requireRegistration) return std::nullopt;
+  if (bindings_.find(c.aor) == nullptr || (requireOwn_ && ownedHere_ && !ownedHere_(c.aor)))
     return refuse({config_.sbc.rejectStatus, config_.sbc.rejectReason});
   return std::nullopt;
 }
@@ -326,6 +327,7 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
   std::vector<std::string> aors;
   bindings_.forEach([&](const Binding& b) { aors.push_back(b.aor); });
   for (const auto& aor : aors) {
+    if (ownedHere_ && !ownedHere_(aor)) continue;  // its owner, another node, moves it
     Registrant& r = registrants_[aor];
     auto v = views(aor, now);
     if (!r.state.current)
@@ -364,7 +366,7 @@ void FailoverRouter::everySecond(TimePoint now) {
   });
   for (auto& [aor, r] : registrants_) {
     r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
-    if (!r.state.current || *r.state.current == 0) continue;
+    if (!r.state.current || *r.state.current == 0 || (ownedHere_ && !ownedHere_(aor))) continue;
     const FailoverSettings s = settingsFor(aor);
     auto v = views(aor, now);
     std::optional<std::size_t> best = RegistrantPolicy::firstUsable(v);

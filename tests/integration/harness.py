@@ -239,6 +239,48 @@ class Kamailio:
         return out
 
 
+class Redis:
+    """A redis-server on 127.0.0.1:port with nothing on disk (--save "" --appendonly no): the
+    cluster's shared store. stop() and start() again keep the port (a restarted Redis is empty)."""
+
+    def __init__(self, harness):
+        self.harness = harness
+        self.port = free_port()
+        self.dir = os.path.join(harness.dir, f"redis-{self.port}")
+        os.makedirs(self.dir)
+        self.starts = 0
+        self.start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.starts += 1
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", self.dir, "--protected-mode", "no"]
+        self.process = Process("redis", argv, os.path.join(self.dir, f"redis-{self.starts}.log"))
+        self.harness.processes.append(self.process)
+        if not wait_until(lambda: self._answers() or not self.process.alive(), 10) or not self.process.alive():
+            raise RuntimeError(f"redis-server did not start:\n{self.process.output()[-2000:]}")
+
+    def stop(self):
+        self.process.stop(signal.SIGKILL)
+
+    def _answers(self):
+        return self.command("PING") == "+PONG"
+
+    def command(self, *args):
+        """One command over RESP; the first line of the answer ("" if nothing answers)."""
+        payload = f"*{len(args)}\r\n" + "".join(f"${len(str(a).encode())}\r\n{a}\r\n" for a in args)
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(payload.encode())
+                return s.recv(65536).decode(errors="replace").split("\r\n")[0]
+        except OSError:
+            return ""
+
+
 class Dns:
     """A DNS server on loopback (dnsmasq) serving SRV and A records with a chosen TTL, and a
     resolv.conf (sofia-sip's format, with its port) for Switchback to use it."""
@@ -405,6 +447,22 @@ class Harness:
         (a registrar that answers oddly, e.g. 'sl_send_reply("200", "OK"); exit;')."""
         return Kamailio(self, name, secret, min_expires=min_expires, shm_mb=shm_mb, register_hook=register_hook)
 
+    def redis(self):
+        if shutil.which("redis-server") is None:
+            raise RuntimeError("redis-server is not installed (scripts/install-deps.sh installs it)")
+        return Redis(self)
+
+    def cluster(self, upstreams, redis, ids=("a", "b"), shared=True, extra_yaml=""):
+        """Switchback nodes sharing bindings through `redis`, one per id (named switchback-ID), each on
+        its own port, with the same upstreams."""
+        nodes = []
+        for node_id in ids:
+            yaml = (f'store: {{ kind: redis, url: "{redis.url}" }}\n'
+                    f'cluster: {{ name: test, node_id: {node_id}, shared_registrations: {str(shared).lower()} }}\n'
+                    + extra_yaml)
+            nodes.append(self.switchback(upstreams, extra_yaml=yaml, name=f"switchback-{node_id}"))
+        return nodes
+
     def dns(self, srv, hosts, ttl):
         if shutil.which("dnsmasq") is None:
             raise RuntimeError("dnsmasq is not installed (apt-get install dnsmasq-base)")
@@ -570,7 +628,7 @@ class Harness:
 
     def _dump_logs(self):
         for p in self.processes:
-            if p.name.startswith("switchback") or p.name in ("primary", "secondary"):
+            if p.name.startswith("switchback") or p.name in ("primary", "secondary", "redis"):
                 print(f"--- last lines of {p.name} ({p.log_path}):\n{p.output()[-2500:]}")
 
     def cleanup(self):
