@@ -16,6 +16,7 @@ import atexit
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = os.path.join(HERE, "scenarios")
@@ -552,6 +554,45 @@ class Harness:
         self.processes.append(p)
         wait_until(lambda: port_bound(local_port) or not p.alive(), 10)
         return p
+
+    def call(self, target, caller_port, callee_port, callee, callee_target=None, timeout=15):
+        """A call from the phone on caller_port (uac_call.xml, via Switchback at `target`) to the user
+        `callee`, answered by a SIPp UAS on callee_port (sending via `callee_target`, default `target`).
+        Returns (whether both ends completed it, the caller's SippResult)."""
+        uas = self.sipp_background("uas_answer.xml", callee_target or target, callee_port, timeout=timeout,
+                                   name=f"uas-{callee}")
+        time.sleep(0.2)
+        r = self.sipp("uac_call.xml", target, caller_port, service=callee, timeout=timeout, name=f"uac-{callee}")
+        uas.proc.wait(timeout=timeout + 5)
+        return r.rc == 0 and uas.proc.returncode == 0, r
+
+    @staticmethod
+    def acked_registrations(load, before):
+        """{user: time} of the REGISTERs a background SIPp load (sipp_background) had a 200 OK for
+        before `before` (time.time()), from its message trace."""
+        acked = {}
+        with open(load.log_path.replace("-stdout.log", "-messages.log"), errors="replace") as f:
+            text = f.read()
+        for entry in re.split(r"^-{20,} ", text, flags=re.M)[1:]:
+            stamp, _, rest = entry.partition("\n")
+            if "message received" not in rest or "SIP/2.0 200 OK" not in rest or "REGISTER" not in rest:
+                continue
+            m = re.search(r"^To: <sip:([^@>]+)@", rest, re.M)
+            at = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+            if m and at < before:
+                acked[m.group(1)] = at
+        return acked
+
+    @staticmethod
+    def peak_rate(samples):
+        """The highest rate over any window of at least 1 s in [(time, cumulative count), ...]."""
+        peak = 0
+        for i, (ti, ni) in enumerate(samples):
+            for tj, nj in samples[i:]:
+                if tj - ti >= 1.0:
+                    peak = max(peak, (nj - ni) / (tj - ti))
+                    break
+        return peak
 
     # --- raw packets -----------------------------------------------------------------------
     @staticmethod
