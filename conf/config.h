@@ -2,6 +2,7 @@
 
 #include "core/guard_config.h"
 #include "core/nat_config.h"
+#include "core/store/cluster_config.h"
 #include "core/timer_config.h"
 #include "core/transport_config.h"
 #include "health/node_health.h"
@@ -57,6 +58,8 @@ struct Config {
   ShutdownConfig shutdown;
   GuardConfig guard;               // limits:, security:, rate_limits: (hostile networks)
   NatConfig nat;                   // keep-alives to phones behind NAT, STUN, Flow-Timer
+  StoreConfig store;               // store: kind sqlite (persistence.path) or redis
+  ClusterConfig cluster;           // cluster: nodes sharing bindings through the redis store
 };
 
 /// A configuration error a person can act on: "FILE:LINE: key 'a.b': what is wrong (allowed: …)".

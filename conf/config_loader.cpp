@@ -1,4 +1,5 @@
 #include "conf/config.h"
+#include "core/store/redis_connection.h"
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
@@ -555,13 +556,73 @@ void readNat(const Reader& r, const YAML::Node& root, NatConfig& nat) {
   if (n["flow_timer"]) nat.flowTimer = flag(r, n["flow_timer"], "nat.flow_timer");
 }
 
+void readStore(const Reader& r, const YAML::Node& root, Config& c) {
+  const YAML::Node s = root["store"];
+  if (!s) return;
+  r.onlyKeys(s, "store", {"kind", "path", "url", "timeout_ms", "flush_interval_ms"});
+  const std::string kind = s["kind"] ? r.string(s["kind"], "store.kind") : "sqlite";
+  if (kind != "sqlite" && kind != "redis") r.fail(s["kind"], "store.kind", "'" + kind + "' is not allowed; allowed: sqlite, redis");
+  c.store.kind = kind == "redis" ? StoreConfig::Kind::Redis : StoreConfig::Kind::Sqlite;
+  if (s["path"]) {
+    if (kind != "sqlite") r.fail(s["path"], "store.path", "is for kind sqlite; kind redis takes url");
+    c.persistence.path = r.string(s["path"], "store.path");
+    if (c.persistence.path.empty()) r.fail(s["path"], "store.path", "is empty; give the database file's path");
+  }
+  if (s["url"]) {
+    if (kind != "redis") r.fail(s["url"], "store.url", "is for kind redis; kind sqlite takes path");
+    c.store.url = r.string(s["url"], "store.url");
+  }
+  if (kind == "redis") {
+    try {
+      (void)parseRedisUrl(c.store.url);
+    } catch (const std::invalid_argument& e) {
+      r.fail(s["url"] ? s["url"] : s, "store.url", "'" + c.store.url + "' " + e.what() + "; e.g. redis://127.0.0.1:6379");
+    }
+  }
+  if (s["timeout_ms"]) c.store.timeout = Millis(r.integer(s["timeout_ms"], "store.timeout_ms", 50, 60000));
+  if (s["flush_interval_ms"]) {
+    c.store.flushInterval = Millis(r.integer(s["flush_interval_ms"], "store.flush_interval_ms", 1, 60000));
+    if (kind == "sqlite") c.persistence.flushInterval = c.store.flushInterval;
+  }
+}
+
+void readCluster(const Reader& r, const YAML::Node& root, Config& c) {
+  const YAML::Node n = root["cluster"];
+  if (!n) return;
+  r.onlyKeys(n, "cluster", {"name", "node_id", "shared_registrations", "advertise", "heartbeat_ms", "dead_after_ms", "grace_s"});
+  auto& k = c.cluster;
+  k.enabled = true;
+  if (c.store.kind != StoreConfig::Kind::Redis)
+    r.fail(n, "cluster", "needs the shared store: store: { kind: redis, url: \"redis://127.0.0.1:6379\" }");
+  auto name = [&](const char* key, std::string& out) {
+    out = r.string(n[key], std::string("cluster.") + key);
+    if (out.empty() || out.find_first_of(" \t\r\n:{}*?[]") != std::string::npos)
+      r.fail(n[key], std::string("cluster.") + key, "'" + out + "' is not allowed; letters, digits, '-', '_', '.'");
+  };
+  if (n["name"]) name("name", k.name);
+  if (!n["node_id"]) r.missing(n, "cluster.node_id", "cluster: { node_id: sb-a }");
+  name("node_id", k.nodeId);
+  if (n["shared_registrations"]) k.sharedRegistrations = flag(r, n["shared_registrations"], "cluster.shared_registrations");
+  if (n["advertise"]) {
+    k.advertise = r.string(n["advertise"], "cluster.advertise");
+    if (k.advertise.rfind("sip:", 0) != 0 || k.advertise.size() < 5 || k.advertise.find_first_of(";@<> ") != std::string::npos)
+      r.fail(n["advertise"], "cluster.advertise", "'" + k.advertise + "' is not allowed; a SIP URI of host and port, e.g. sip:192.0.2.10:5060");
+  }
+  if (n["heartbeat_ms"]) k.heartbeatInterval = Millis(r.integer(n["heartbeat_ms"], "cluster.heartbeat_ms", 50, 60000));
+  if (n["dead_after_ms"]) k.deadAfter = Millis(r.integer(n["dead_after_ms"], "cluster.dead_after_ms", 100, 600000));
+  if (k.deadAfter < 2 * k.heartbeatInterval)
+    r.fail(n["dead_after_ms"] ? n["dead_after_ms"] : n, "cluster.dead_after_ms",
+           "must be at least two heartbeats (" + std::to_string(2 * k.heartbeatInterval.count()) + " ms)");
+  if (n["grace_s"]) k.grace = Seconds(r.integer(n["grace_s"], "cluster.grace_s", 0, 86400));
+}
+
 Config read(const YAML::Node& root, const Reader& r) {
   Config c;
   if (!root.IsDefined() || root.IsNull())
     throw ConfigError(r.source() + ": the file is empty; required: listen, upstreams");
   r.onlyKeys(root, "", {"listen", "upstreams", "dns", "health", "failover", "registrant_groups", "pacing", "sbc",
                         "credentials", "log", "timers", "limits", "admin", "persistence", "shutdown", "security",
-                        "rate_limits", "tls", "nat"});
+                        "rate_limits", "tls", "nat", "store", "cluster"});
   readListen(r, root, c.transport);
   readUpstreams(r, root, c.upstreams);
 
@@ -637,6 +698,10 @@ Config read(const YAML::Node& root, const Reader& r) {
     if (p["flush_interval_ms"])
       c.persistence.flushInterval = Millis(r.integer(p["flush_interval_ms"], "persistence.flush_interval_ms", 10, 60000));
   }
+  if (root["persistence"] && root["store"])
+    r.fail(root["store"], "store", "and persistence: are two ways to say one thing; keep one");
+  readStore(r, root, c);
+  readCluster(r, root, c);
   if (const YAML::Node s = root["shutdown"]) {
     r.onlyKeys(s, "shutdown", {"drain_timeout_ms"});
     if (s["drain_timeout_ms"])

@@ -103,8 +103,10 @@ public:
   };
   const std::map<std::string, NodeCount, std::less<>>& nodeCounts() const { return nodeCounts_; }
 
-  /// A binding read back from the store at start.
+  /// A binding read back from the store (at start, or a cluster peer's change): not a change.
   void restore(Binding b);
+  /// A cluster peer removed the registrant: gone here too, not a change of ours.
+  bool erase(std::string_view aor) { return bindings_.erase(std::string(aor)) > 0; }
 
   /// Removes the contacts of `aor` registered from `flow` (whatever its TCP connection id),
   /// and the registrant with them if none is left. Returns the URIs removed.

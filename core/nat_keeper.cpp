@@ -101,6 +101,7 @@ void NatKeeper::fire(std::uint32_t slot, TimePoint now) {
   const Key key = keyOf(e.flow);
   const ContactBinding* contact = contactOn(e.aor, key);
   if (contact == nullptr) return erase(slot);  // unregistered, expired or removed: nothing to keep open
+  if (owned_ && !owned_(e.aor)) return erase(slot);  // another node of the cluster owns it now
   if (e.awaiting) {
     ++e.missed;
     ++missed_;

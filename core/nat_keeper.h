@@ -44,6 +44,9 @@ public:
   void heard(const Flow& flow);
   /// Sends the keep-alives that are due and counts the misses.
   void tick(TimePoint now);
+  /// A cluster: only the node that owns a registrant keeps its flow open; a flow whose
+  /// registrant another node owns now is dropped when its keep-alive falls due.
+  void setOwned(std::function<bool(const std::string& aor)> owned) { owned_ = std::move(owned); }
 
   /// Flows that became unreachable since the last call (for the log, and removal upstream).
   std::vector<Unreachable> takeNewlyUnreachable();
@@ -99,6 +102,7 @@ private:
   NatConfig config_;
   const BindingTable& bindings_;
   SendFn send_;
+  std::function<bool(const std::string&)> owned_;
   std::unordered_map<Key, std::uint32_t, KeyHash> index_;
   std::vector<Entry> slots_;
   std::vector<std::uint32_t> free_;

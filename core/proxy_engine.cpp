@@ -46,6 +46,12 @@ ProxyEngine::ProxyEngine(const ProxyConfig& config, Wire& wire, Upstreams upstre
     const auto a = boost::asio::ip::make_address(l.host, ec);
     if (!ec) local_.emplace_back(l.transport, Endpoint{a, l.port});
   }
+  if (config.advertisePort) {
+    boost::system::error_code ec;
+    const auto a = boost::asio::ip::make_address(config.advertiseHost, ec);
+    if (!ec)
+      for (const auto& l : wire_.listeners()) local_.emplace_back(l.transport, Endpoint{a, config.advertisePort});
+  }
 }
 
 ProxyEngine::~ProxyEngine() = default;

@@ -36,6 +36,10 @@ struct ProxyConfig {
   Seconds timerC{180};          // RFC 3261 §16.6 step 11: INVITE with provisional but no final
   Seconds maxPhoneExpires{0};   // cap on the registration expiry told to phones (0: none)
   Seconds flowTimer{0};         // Flow-Timer for outbound phones' 2xx to REGISTER (0: none)
+  /// cluster.advertise: the address Path and Record-Route name instead of the listener's (a shared
+  /// virtual address that moves between the nodes of a cluster); requests to it are ours.
+  std::string advertiseHost;
+  std::uint16_t advertisePort = 0;
 };
 
 /// RFC 3261 §16 transaction-stateful proxy between phones and upstream nodes. Requests from

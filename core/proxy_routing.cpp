@@ -194,7 +194,8 @@ std::string ProxyEngine::uriFor(const Flow& facing, const std::string& user, std
   const auto& l = wire_.listeners().at(facing.listener);
   std::string uri = "sip:";
   if (!user.empty()) uri.append(user).push_back('@');
-  uri.append(hostForUri(l.host)).append(":").append(std::to_string(l.port));
+  if (config_.advertisePort) uri.append(hostForUri(config_.advertiseHost)).append(":").append(std::to_string(config_.advertisePort));
+  else uri.append(hostForUri(l.host)).append(":").append(std::to_string(l.port));
   if (l.transport != Transport::Udp) uri.append(";transport=").append(transportParam(l.transport));
   uri.append(params);
   return uri;

@@ -26,16 +26,26 @@ void nameTlsNodes(Network& network, const NodeTable& nodes, const UpstreamList& 
       if (n.transport == Transport::Tls && n.upstream == u.name) network.setTlsServerName(n.endpoint, u.host);
 }
 
+
+} // namespace
+
 ProxyConfig proxyConfig(const Config& c) {
   ProxyConfig p;
   p.timers = c.timers;
   p.maxMessageBytes = c.transport.maxMessageBytes;
   p.maxPhoneExpires = c.routing.sbc.maxPhoneExpires;
   if (c.nat.flowTimer) p.flowTimer = c.nat.keepaliveInterval;
+  if (c.cluster.enabled && !c.cluster.advertise.empty()) {
+    // "sip:host:port" (conf/ checked the shape); a name is kept as written.
+    const std::string hp = c.cluster.advertise.substr(4);
+    const auto colon = hp.rfind(':');
+    const bool hasPort = colon != std::string::npos && hp.find(']', colon) == std::string::npos;
+    p.advertiseHost = hasPort ? hp.substr(0, colon) : hp;
+    if (p.advertiseHost.size() > 2 && p.advertiseHost.front() == '[') p.advertiseHost = p.advertiseHost.substr(1, p.advertiseHost.size() - 2);
+    p.advertisePort = hasPort ? static_cast<std::uint16_t>(std::atoi(hp.substr(colon + 1).c_str())) : 5060;
+  }
   return p;
 }
-
-} // namespace
 
 App::App(const Config& config, const NodeTable::Resolved& resolved, std::string configPath)
     : config_(config), configPath_(std::move(configPath)), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_),
@@ -71,7 +81,9 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
   });
   for (const auto& n : nodes_.nodes())
     if (!n.dnsTarget.empty() && !dns_) dns_ = std::make_unique<DnsResolver>(io_, config_.dns.resolvConf);
-  if (!config_.persistence.path.empty()) {
+  if (config_.store.kind == StoreConfig::Kind::Redis) {
+    startCluster();
+  } else if (!config_.persistence.path.empty()) {
     store_ = std::make_unique<BindingStore>(config_.persistence.path);
     restoreBindings();
     bindings_.trackChanges();
@@ -93,9 +105,19 @@ int App::run() {
   waitForSignal();
   tick();
   purge();
-  if (store_) schedulePersist();
+  if (shared_) shared_->start();
+  if (store_ || shared_) schedulePersist();
   io_.run();
   if (admin_) admin_->stop();
+  if (shared_) {
+    // The last changes, and this node's heartbeat key removed: its peers take its registrants
+    // over now rather than after the heartbeat lapses.
+    io_.restart();
+    persist();
+    shared_->leave();
+    io_.run_for(std::chrono::milliseconds(300));
+    shared_->stop();
+  }
   if (store_) {
     persist();
     store_->flush();
@@ -198,7 +220,7 @@ void App::continueEdges() {
 }
 
 void App::schedulePersist() {
-  persistTimer_.expires_after(config_.persistence.flushInterval);
+  persistTimer_.expires_after(flushInterval());
   persistTimer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     persistSlices();
@@ -216,6 +238,10 @@ void App::persistSlices() {
 bool App::persist(std::size_t max) {
   const auto changed = bindings_.takeChanged(max);
   if (changed.empty()) return false;
+  if (shared_) {
+    persistShared(changed);
+    return bindings_.changedCount() != 0;
+  }
   const TimePoint now = Clock::now();
   const std::int64_t wallNow = wallClockMs();
   BindingStore::Batch batch;
@@ -226,6 +252,10 @@ bool App::persist(std::size_t max) {
   }
   store_->submit(std::move(batch));
   return bindings_.changedCount() != 0;
+}
+
+Millis App::flushInterval() const {
+  return shared_ ? config_.store.flushInterval : config_.persistence.flushInterval;
 }
 
 void App::refreshDns(TimePoint now) {
@@ -370,7 +400,7 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
   const StatusView view{stats_, bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
                         network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, router_.draining(),
                         store_ ? std::optional<BindingStore::Counters>(store_->counters()) : std::nullopt,
-                        config_.routing.pacing.registrationsPerSecond}, &guard_, nat_.get()};
+                        config_.routing.pacing.registrationsPerSecond}, &guard_, nat_.get(), clusterStatus(now)};
   return routeAdmin(method, target, view, [this, now](const UpstreamNode& n, bool enabled) {
     spdlog::warn("admin: node '{}' {} by hand", n.name, enabled ? "enabled" : "disabled");
     if (enabled) health_.enable(n.index, now);

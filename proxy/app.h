@@ -4,12 +4,15 @@
 #include "core/binding_store.h"
 #include "core/binding_table.h"
 #include "core/nat_keeper.h"
+#include "core/store/cluster.h"
+#include "core/store/redis_store.h"
 #include "core/network.h"
 #include "core/proxy_engine.h"
 #include "core/stats.h"
 #include "health/health_monitor.h"
 #include "health/node_table.h"
 #include "proxy/admin_server.h"
+#include "proxy/status.h"
 #include "routing/failover_router.h"
 #include "routing/reregistrar.h"
 
@@ -22,6 +25,9 @@
 #include <set>
 
 namespace switchback {
+
+/// What the proxy engine takes of the config (timers, limits, the advertised address).
+ProxyConfig proxyConfig(const Config& c);
 
 /// The composition root: owns the event loop and builds every component from the config.
 /// SIGHUP reloads the config file, SIGTERM/SIGINT drain and exit.
@@ -55,6 +61,16 @@ private:
   void schedulePersist();
   void continueEdges();
   static constexpr std::size_t kPersistSlice = 2000;
+  Millis flushInterval() const;
+  // The cluster: bindings shared through Redis, heartbeats, takeover (app_cluster.cpp).
+  void startCluster();
+  void applyPeer(const std::string& aor, const std::string& owner, std::string_view record);
+  void removePeer(const std::string& aor);
+  void onHeartbeat(const std::vector<std::string>& live, const std::map<std::string, std::int64_t>& beatMs);
+  void onStoreEdge(bool up, const std::string& why);
+  void takeover(const std::string& dead, TimePoint now);
+  void persistShared(const std::vector<std::string>& changed, bool all = false);
+  std::optional<ClusterStatus> clusterStatus(TimePoint now) const;
   void reload();
   void drain();
   void drainCheck(TimePoint deadline, std::optional<TimePoint> quietSince);
@@ -82,6 +98,11 @@ private:
   std::unique_ptr<NatKeeper> nat_;
   std::unique_ptr<Reregistrar> reregistrar_;
   std::unique_ptr<BindingStore> store_;
+  std::unique_ptr<ClusterMembership> membership_;
+  std::unique_ptr<RedisStore> shared_;
+  std::optional<bool> sharedUp_;                 // the last edge of the Redis connection (warned once each)
+  std::map<std::string, std::int64_t> beatMs_;   // each node's last heartbeat (wall-clock ms)
+  std::uint64_t takeovers_ = 0, takenOver_ = 0, peerUnreadable_ = 0;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<DnsResolver> dns_;
   std::set<std::string> resolving_;

@@ -136,7 +136,7 @@ std::string renderStatusJson(const StatusView& v) {
          ",\"oversized\":" + std::to_string(s.oversized) + ",\"stream_errors\":" + std::to_string(s.streamErrors) +
          ",\"responses_dropped\":" + std::to_string(s.responsesDropped) +
          ",\"transaction_timeouts\":" + std::to_string(s.transactionTimeouts) + "}," + renderGuardJson(v) + "," +
-         renderNatJson(v) + "}\n";
+         renderNatJson(v) + "," + renderClusterJson(v) + "}\n";
   return out;
 }
 
@@ -267,6 +267,7 @@ std::string renderMetrics(const StatusView& v) {
   }
   appendGuardMetrics(out, v);
   appendNatMetrics(out, v);
+  appendClusterMetrics(out, v);
   return out;
 }
 

@@ -5,6 +5,8 @@
 #include "core/guard.h"
 #include "core/nat_keeper.h"
 #include "core/stats.h"
+#include "core/store/cluster_config.h"
+#include "core/store/redis_store.h"
 #include "health/health_monitor.h"
 #include "health/node_table.h"
 #include "routing/failover_router.h"
@@ -26,6 +28,23 @@ struct AppStatus {
   double pacingRate = 0;              // the configured re-registration cap per node
 };
 
+/// The cluster: this node, its peers and the shared store (cluster_status.cpp).
+struct ClusterStatus {
+  ClusterConfig config;
+  std::string url;
+  RedisStore::Counters store;
+  struct Node {
+    std::string id;
+    bool alive = false;
+    std::optional<double> heartbeatAgeMs;
+    std::size_t owned = 0;                 // registrants it owns, as this node knows them
+  };
+  std::vector<Node> nodes;
+  std::uint64_t takeovers = 0;             // peers' lapses this node took a share of
+  std::uint64_t takenOver = 0;             // registrants it took over
+  std::uint64_t unreadable = 0;            // peers' records it could not read
+};
+
 /// What the admin endpoint shows, rendered from the live state of one shard.
 struct StatusView {
   const Stats& stats;
@@ -40,6 +59,7 @@ struct StatusView {
   AppStatus app{};
   const Guard* guard = nullptr;    // hostile-network state: bans, drops (security_status.cpp)
   const NatKeeper* nat = nullptr;  // keep-alives to phones behind NAT (nat_status.cpp)
+  std::optional<ClusterStatus> cluster{};
 };
 
 std::string renderStatusJson(const StatusView& v);
@@ -64,5 +84,9 @@ void appendGuardMetrics(std::string& out, const StatusView& v);
 std::string renderNatJson(const StatusView& v);
 /// The NAT keep-alive and STUN metrics.
 void appendNatMetrics(std::string& out, const StatusView& v);
+
+/// The "cluster" object of /status (null for a single node) and the cluster's metrics.
+std::string renderClusterJson(const StatusView& v);
+void appendClusterMetrics(std::string& out, const StatusView& v);
 
 } // namespace switchback

@@ -238,7 +238,8 @@ std::optional<RouteDecision> FailoverRouter::stepNotOurs(RouteContext& c) {
 
 std::optional<RouteDecision> FailoverRouter::stepRequireRegistration(RouteContext& c) {
   // A new dialog: only from phones registered through us.
-  if (c.request.kind == RequestKind::NewDialog && config_.sbc.requireRegistration && bindings_.find(c.aor) == nullptr)
+  if (c.request.kind != RequestKind::NewDialog || !config_.sbc.requireRegistration) return std::nullopt;
+  if (bindings_.find(c.aor) == nullptr || (requireOwn_ && ownedHere_ && !ownedHere_(c.aor)))
     return refuse({config_.sbc.rejectStatus, config_.sbc.rejectReason});
   return std::nullopt;
 }
@@ -366,6 +367,7 @@ bool FailoverRouter::continueEdges(TimePoint now) {
     if (it != b.nodes.end() && it->second.registered && it->second.expires > now) aors.push_back(b.aor);
   });
   for (const auto& aor : aors) {
+    if (ownedHere_ && !ownedHere_(aor)) continue;  // its owner, another node, moves it or asks
     if (!work.up) {
       nodeDown(aor, work, now);
       continue;
@@ -447,7 +449,7 @@ void FailoverRouter::everySecond(TimePoint now) {
 
 void FailoverRouter::failBackDue(const std::string& aor, Registrant& r, TimePoint now) {
   r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
-  if (!r.state.current || *r.state.current == 0) return;
+  if (!r.state.current || *r.state.current == 0 || (ownedHere_ && !ownedHere_(aor))) return;
   const FailoverSettings s = settingsFor(aor);
   auto v = views(aor, now);
   std::optional<std::size_t> best = RegistrantPolicy::firstUsable(v);

@@ -56,6 +56,15 @@ public:
   /// Held requests of a registrant can be routed again (a registration Switchback started ended).
   using Resume = std::function<void(const std::string& aor)>;
   void setResume(Resume resume) { resume_ = std::move(resume); }
+  /// A cluster (several Switchback nodes sharing bindings): only the node that owns a registrant
+  /// re-registers it on failover and renewal; with `requireOwn` (cluster.shared_registrations:
+  /// false) a new dialog from a phone registered only via another node is refused like one from
+  /// a phone not registered at all, so that it registers via this node first.
+  using Owned = std::function<bool(const std::string& aor)>;
+  void setOwnership(Owned ownedHere, bool requireOwn) {
+    ownedHere_ = std::move(ownedHere);
+    requireOwn_ = requireOwn;
+  }
   static constexpr Millis kHoldForRegistration{2000};
   void observe(std::string_view node, Outcome outcome, std::optional<Seconds> retryAfter, TimePoint now) override;
 
@@ -154,6 +163,8 @@ private:
   DialogTracker dialogs_;
   Originate originate_;
   Resume resume_;
+  Owned ownedHere_;
+  bool requireOwn_ = false;
   RequestChain chain_;
   bool draining_ = false;
   std::uint64_t failovers_ = 0;

@@ -392,12 +392,7 @@ def failover_phase(bench, args, reg_rate):
         time.sleep(0.05)
     done = time.monotonic()
     on_secondary = sb.status()["bindings"]["registered_by_node"].get("secondary", 0)
-    peak = 0.0
-    for i, (ti, ni) in enumerate(samples):
-        for tj, nj in samples[i:]:
-            if tj - ti >= 1.0:
-                peak = max(peak, (nj - ni) / (tj - ti))
-                break
+    peak = Harness.peak_rate(samples)
     result = {"bindings": registered, "detection_ms": round((detected - t0) * 1000) if down else None,
               "reregistered": on_secondary, "reregister_wall_s": round(done - detected, 2), "cap": args.cap,
               "peak_rate": round(peak)}

@@ -16,6 +16,7 @@ import atexit
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = os.path.join(HERE, "scenarios")
@@ -239,6 +241,48 @@ class Kamailio:
         return out
 
 
+class Redis:
+    """A redis-server on 127.0.0.1:port with nothing on disk (--save "" --appendonly no): the
+    cluster's shared store. stop() and start() again keep the port (a restarted Redis is empty)."""
+
+    def __init__(self, harness):
+        self.harness = harness
+        self.port = free_port()
+        self.dir = os.path.join(harness.dir, f"redis-{self.port}")
+        os.makedirs(self.dir)
+        self.starts = 0
+        self.start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.starts += 1
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", self.dir, "--protected-mode", "no"]
+        self.process = Process("redis", argv, os.path.join(self.dir, f"redis-{self.starts}.log"))
+        self.harness.processes.append(self.process)
+        if not wait_until(lambda: self._answers() or not self.process.alive(), 10) or not self.process.alive():
+            raise RuntimeError(f"redis-server did not start:\n{self.process.output()[-2000:]}")
+
+    def stop(self):
+        self.process.stop(signal.SIGKILL)
+
+    def _answers(self):
+        return self.command("PING") == "+PONG"
+
+    def command(self, *args):
+        """One command over RESP; the first line of the answer ("" if nothing answers)."""
+        payload = f"*{len(args)}\r\n" + "".join(f"${len(str(a).encode())}\r\n{a}\r\n" for a in args)
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(payload.encode())
+                return s.recv(65536).decode(errors="replace").split("\r\n")[0]
+        except OSError:
+            return ""
+
+
 class Dns:
     """A DNS server on loopback (dnsmasq) serving SRV and A records with a chosen TTL, and a
     resolv.conf (sofia-sip's format, with its port) for Switchback to use it."""
@@ -405,6 +449,22 @@ class Harness:
         (a registrar that answers oddly, e.g. 'sl_send_reply("200", "OK"); exit;')."""
         return Kamailio(self, name, secret, min_expires=min_expires, shm_mb=shm_mb, register_hook=register_hook)
 
+    def redis(self):
+        if shutil.which("redis-server") is None:
+            raise RuntimeError("redis-server is not installed (scripts/install-deps.sh installs it)")
+        return Redis(self)
+
+    def cluster(self, upstreams, redis, ids=("a", "b"), shared=True, extra_yaml=""):
+        """Switchback nodes sharing bindings through `redis`, one per id (named switchback-ID), each on
+        its own port, with the same upstreams."""
+        nodes = []
+        for node_id in ids:
+            yaml = (f'store: {{ kind: redis, url: "{redis.url}" }}\n'
+                    f'cluster: {{ name: test, node_id: {node_id}, shared_registrations: {str(shared).lower()} }}\n'
+                    + extra_yaml)
+            nodes.append(self.switchback(upstreams, extra_yaml=yaml, name=f"switchback-{node_id}"))
+        return nodes
+
     def dns(self, srv, hosts, ttl):
         if shutil.which("dnsmasq") is None:
             raise RuntimeError("dnsmasq is not installed (apt-get install dnsmasq-base)")
@@ -495,6 +555,45 @@ class Harness:
         wait_until(lambda: port_bound(local_port) or not p.alive(), 10)
         return p
 
+    def call(self, target, caller_port, callee_port, callee, callee_target=None, timeout=15):
+        """A call from the phone on caller_port (uac_call.xml, via Switchback at `target`) to the user
+        `callee`, answered by a SIPp UAS on callee_port (sending via `callee_target`, default `target`).
+        Returns (whether both ends completed it, the caller's SippResult)."""
+        uas = self.sipp_background("uas_answer.xml", callee_target or target, callee_port, timeout=timeout,
+                                   name=f"uas-{callee}")
+        time.sleep(0.2)
+        r = self.sipp("uac_call.xml", target, caller_port, service=callee, timeout=timeout, name=f"uac-{callee}")
+        uas.proc.wait(timeout=timeout + 5)
+        return r.rc == 0 and uas.proc.returncode == 0, r
+
+    @staticmethod
+    def acked_registrations(load, before):
+        """{user: time} of the REGISTERs a background SIPp load (sipp_background) had a 200 OK for
+        before `before` (time.time()), from its message trace."""
+        acked = {}
+        with open(load.log_path.replace("-stdout.log", "-messages.log"), errors="replace") as f:
+            text = f.read()
+        for entry in re.split(r"^-{20,} ", text, flags=re.M)[1:]:
+            stamp, _, rest = entry.partition("\n")
+            if "message received" not in rest or "SIP/2.0 200 OK" not in rest or "REGISTER" not in rest:
+                continue
+            m = re.search(r"^To: <sip:([^@>]+)@", rest, re.M)
+            at = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+            if m and at < before:
+                acked[m.group(1)] = at
+        return acked
+
+    @staticmethod
+    def peak_rate(samples):
+        """The highest rate over any window of at least 1 s in [(time, cumulative count), ...]."""
+        peak = 0
+        for i, (ti, ni) in enumerate(samples):
+            for tj, nj in samples[i:]:
+                if tj - ti >= 1.0:
+                    peak = max(peak, (nj - ni) / (tj - ti))
+                    break
+        return peak
+
     # --- raw packets -----------------------------------------------------------------------
     @staticmethod
     def send_udp(port, data, expect_reply=False, timeout=2.0):
@@ -570,7 +669,7 @@ class Harness:
 
     def _dump_logs(self):
         for p in self.processes:
-            if p.name.startswith("switchback") or p.name in ("primary", "secondary"):
+            if p.name.startswith("switchback") or p.name in ("primary", "secondary", "redis"):
                 print(f"--- last lines of {p.name} ({p.log_path}):\n{p.output()[-2500:]}")
 
     def cleanup(self):

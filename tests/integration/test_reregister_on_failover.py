@@ -58,12 +58,7 @@ h.check(st["bindings"]["registered_by_node"].get("secondary") == total,
         f"all {total} bindings registered on the secondary", st)
 h.check(st["bindings"]["registered_by_node"].get("primary") == 0,
         "failRegistrationOn=1: the registrations on the failed primary were invalidated", st["bindings"])
-peak = 0
-for i, (ti, ni) in enumerate(samples):
-    for tj, nj in samples[i:]:
-        if tj - ti >= 1.0:
-            peak = max(peak, (nj - ni) / (tj - ti))
-            break
+peak = h.peak_rate(samples)
 wall = done - detected
 h.figure(f"re-registered {total} bindings on the secondary in {wall:.2f} s after detection "
          f"({total / wall:.0f}/s average, highest over any 1 s window {peak:.0f}/s, cap {CAP}/s)")

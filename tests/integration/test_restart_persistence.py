@@ -5,9 +5,7 @@ received) before the last flush is back, the loss window is measured, and calls 
 registered before the crash go through at once: nobody re-registers, and Switchback sends
 no registration storm of its own."""
 import os
-import re
 import time
-from datetime import datetime
 
 from harness import Harness, free_port, wait_until
 
@@ -39,18 +37,7 @@ sb.kill()
 load.proc.wait(timeout=40)
 
 # Which phones had their 200 OK before the kill, and when (SIPp's message trace).
-acked = {}
-trace = load.log_path.replace("-stdout.log", "-messages.log")
-with open(trace, errors="replace") as f:
-    text = f.read()
-for entry in re.split(r"^-{20,} ", text, flags=re.M)[1:]:
-    stamp, _, rest = entry.partition("\n")
-    if "message received" not in rest or "SIP/2.0 200 OK" not in rest or "REGISTER" not in rest:
-        continue
-    m = re.search(r"^To: <sip:(u\d+)@", rest, re.M)
-    at = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
-    if m and at < killed_at:
-        acked[m.group(1)] = at
+acked = h.acked_registrations(load, killed_at)
 h.require(len(acked) > 100, f"{len(acked)} of the load's phones had been acknowledged before the kill")
 
 start = time.monotonic()
