@@ -54,7 +54,10 @@ private:
   void persistSlices();
   void schedulePersist();
   void continueEdges();
-  static constexpr std::size_t kPersistSlice = 2000;
+  void trimAfterStorm();
+  static constexpr std::size_t kStormTransactions = 1000;
+  static constexpr std::size_t kPersistSlice = 64;
+  static constexpr Millis kSliceBudget{1};
   void reload();
   void drain();
   void drainCheck(TimePoint deadline, std::optional<TimePoint> quietSince);
@@ -88,6 +91,7 @@ private:
   std::uint64_t probeSeq_ = 0;
   std::uint64_t reloads_ = 0, reloadFailures_ = 0;
   bool stopping_ = false;
+  std::size_t peakTransactions_ = 0;
 };
 
 } // namespace switchback

@@ -347,6 +347,10 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
   // Coming back is handled by each failBack.mode when its time comes; without a Reregistrar
   // there is nothing to ask the node that came back.
   if (edge.nowUp && !reregistrar_) return;
+  if (!edge.nowUp) {  // room for everyone to move at once: no rehash of a large set on the way
+    registrants_.reserve(bindings_.size());
+    awayFromPrimary_.reserve(bindings_.size());
+  }
   edges_.push_back(EdgeWork{node.index, node.name, edge.nowUp, edge.reason, {}, 0, 0});
   continueEdges(now);
 }

@@ -63,9 +63,10 @@ public:
   /// worked through a slice at a time (kEdgeSlice): the first slice now, the rest by continueEdges.
   void onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now);
   /// The next slice of node edges not yet worked through; true while some remain (the caller
-  /// calls again on a later turn of its loop, so the SIP thread never stalls on a million).
+  /// calls again, for a bounded time per turn of its loop, so the SIP thread never stalls on a
+  /// million).
   bool continueEdges(TimePoint now);
-  static constexpr std::size_t kEdgeSlice = 1000;
+  static constexpr std::size_t kEdgeSlice = 64;
   /// Once a second: timed failback (DNSTTL, duration), retried every second while busy. Looks
   /// only at registrants away from the primary and at those that may be forgotten.
   void everySecond(TimePoint now);

@@ -151,7 +151,7 @@ TEST_CASE("routing is a chain of one-decision steps, in the advisory's order", "
 
 TEST_CASE("a failover of more registrants than a slice is worked through a slice at a time", "[failover_router]") {
   Fixture f;
-  const std::size_t many = 3 * FailoverRouter::kEdgeSlice;
+  const std::size_t many = 5 * FailoverRouter::kEdgeSlice;
   for (std::size_t i = 0; i < many; ++i)
     for (const char* node : {"secondary", "primary"}) {
       RegisterOutcome o;
