@@ -70,6 +70,7 @@ public:
   /// Once a second: timed failback (DNSTTL, duration), retried every second while busy. Looks
   /// only at registrants away from the primary and at those that may be forgotten.
   void everySecond(TimePoint now);
+  static constexpr std::size_t kFailbackChecksPerSecond = 10000;
   /// Registrants whose signaling goes to node `node` now (a counter).
   std::size_t signalingOn(std::size_t node) const { return node < signaling_.size() ? signaling_[node] : 0; }
 
@@ -147,6 +148,7 @@ private:
   std::unordered_map<std::string, Registrant> registrants_;
   std::unordered_set<std::string> awayFromPrimary_;   // current node set and not the primary
   bool sweeping_ = false;                              // everySecond walks awayFromPrimary_
+  BindingTable::SliceCursor sweep_;                    // where its walk stopped
   std::vector<std::string> retouched_;                 // whose place in it changed meanwhile
   std::unordered_set<std::string> forgettable_;        // registrants seen without a binding
   std::vector<std::size_t> signaling_;                 // registrants per current node

@@ -197,3 +197,28 @@ TEST_CASE("a registrant whose bindings expired is forgotten unless a call holds 
   CHECK_FALSE(f.node("sip:bob@example.com"));
   CHECK(f.router.signalingOn(0) == 0);
 }
+
+TEST_CASE("failback checks are bounded per second and carry on where the last second stopped", "[failover_router]") {
+  Fixture f;
+  const std::size_t many = FailoverRouter::kFailbackChecksPerSecond + 2000;
+  for (std::size_t i = 0; i < many; ++i)
+    for (const char* node : {"secondary", "primary"}) {
+      RegisterOutcome o;
+      o.aor = "sip:q" + std::to_string(i) + "@example.com";
+      o.node = node;
+      o.flow = Flow{Transport::Udp, 0, test::ep("127.0.0.1", 8000), 0};
+      o.contacts.push_back({"sip:q@127.0.0.1", 3600, "", std::nullopt});
+      f.bindings.apply(o, f.t0);
+      f.router.onRegistered(o.aor, node, f.t0);
+    }
+  const std::size_t total = many + 2;
+  f.failOver(f.t0 + 1s);
+  while (f.router.continueEdges(f.t0 + 1s)) {}
+  REQUIRE(f.router.signalingOn(1) == total);
+  f.router.everySecond(f.t0 + 62s);
+  const std::size_t back = f.router.signalingOn(0);
+  CHECK(back >= FailoverRouter::kFailbackChecksPerSecond);
+  CHECK(back < total);
+  f.router.everySecond(f.t0 + 63s);
+  CHECK(f.router.signalingOn(0) == total);
+}
