@@ -8,6 +8,10 @@
 #include "proxy/status.h"
 
 #include <boost/asio/post.hpp>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <algorithm>
 #include <future>
 #include <spdlog/spdlog.h>
 
@@ -179,10 +183,24 @@ void App::purge() {
     if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
     router_.everySecond(now);
     reportUnreachable(now);
+    trimAfterStorm();
     guard_.expire(now);
     refreshDns(now);
     purge();
   });
+}
+
+void App::trimAfterStorm() {
+  // A registration storm leaves the heap as large as its transactions were at their peak (each
+  // keeps its final response for Timer J, 32 s), the bindings scattered through it. Once the
+  // storm's transactions are gone, free pages are given back to the system.
+  const std::size_t active = engine_->activeTransactions();
+  peakTransactions_ = std::max(peakTransactions_, active);
+  if (peakTransactions_ < kStormTransactions || active * 10 > peakTransactions_) return;
+  peakTransactions_ = active;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 void App::restoreBindings() {
@@ -213,9 +231,14 @@ void App::restoreBindings() {
 }
 
 void App::continueEdges() {
-  // A failover of a million registrants: a slice per turn of the loop, messages in between.
+  // A failover of a million registrants: slices for at most kSliceBudget per turn of the loop,
+  // messages in between.
   boost::asio::post(io_, [this] {
-    if (!stopping_ && router_.continueEdges(Clock::now())) continueEdges();
+    if (stopping_) return;
+    const TimePoint start = Clock::now();
+    bool more = true;
+    while (more && Clock::now() - start < kSliceBudget) more = router_.continueEdges(start);
+    if (more) continueEdges();
   });
 }
 
@@ -228,8 +251,12 @@ void App::schedulePersist() {
 }
 
 void App::persistSlices() {
-  // A slice per turn of the loop (a failover changes every registrant at once), then the timer.
-  if (!persist(kPersistSlice)) return schedulePersist();
+  // Slices for at most kSliceBudget per turn of the loop (a failover changes every registrant
+  // at once), then the timer.
+  const TimePoint start = Clock::now();
+  bool more = true;
+  while (more && Clock::now() - start < kSliceBudget) more = persist(kPersistSlice);
+  if (!more) return schedulePersist();
   boost::asio::post(io_, [this] {
     if (!stopping_) persistSlices();
   });

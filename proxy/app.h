@@ -60,7 +60,10 @@ private:
   void persistSlices();
   void schedulePersist();
   void continueEdges();
-  static constexpr std::size_t kPersistSlice = 2000;
+  void trimAfterStorm();
+  static constexpr std::size_t kStormTransactions = 1000;
+  static constexpr std::size_t kPersistSlice = 64;
+  static constexpr Millis kSliceBudget{1};
   Millis flushInterval() const;
   // The cluster: bindings shared through Redis, heartbeats, takeover (app_cluster.cpp).
   void startCluster();
@@ -109,6 +112,7 @@ private:
   std::uint64_t probeSeq_ = 0;
   std::uint64_t reloads_ = 0, reloadFailures_ = 0;
   bool stopping_ = false;
+  std::size_t peakTransactions_ = 0;
 };
 
 } // namespace switchback

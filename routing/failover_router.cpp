@@ -348,6 +348,10 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
   // Coming back is handled by each failBack.mode when its time comes; without a Reregistrar
   // there is nothing to ask the node that came back.
   if (edge.nowUp && !reregistrar_) return;
+  if (!edge.nowUp) {  // room for everyone to move at once: no rehash of a large set on the way
+    registrants_.reserve(bindings_.size());
+    awayFromPrimary_.reserve(bindings_.size());
+  }
   edges_.push_back(EdgeWork{node.index, node.name, edge.nowUp, edge.reason, {}, 0, 0});
   continueEdges(now);
 }
@@ -432,12 +436,20 @@ void FailoverRouter::everySecond(TimePoint now) {
   logMoves(now);
   dialogs_.expire(now);
   forgetIdle();
-  // Only registrants away from the primary can fail back or need a renewal where they are.
+  // Only registrants away from the primary can fail back or need a renewal where they are; at
+  // most kFailbackChecksPerSecond of them a second, from where the last second stopped (after a
+  // failover of a million, each is looked at every 100 s instead of the loop stalling each second).
   sweeping_ = true;
-  for (const auto& aor : awayFromPrimary_) {
-    auto it = registrants_.find(aor);
-    if (it == registrants_.end()) retouched_.push_back(aor);
-    else failBackDue(aor, it->second, now);
+  if (sweep_.buckets != awayFromPrimary_.bucket_count()) sweep_ = {0, awayFromPrimary_.bucket_count()};
+  const std::size_t first = sweep_.bucket;
+  for (std::size_t checked = 0; checked < kFailbackChecksPerSecond && !awayFromPrimary_.empty();) {
+    for (auto a = awayFromPrimary_.begin(sweep_.bucket); a != awayFromPrimary_.end(sweep_.bucket); ++a, ++checked) {
+      auto it = registrants_.find(*a);
+      if (it == registrants_.end()) retouched_.push_back(*a);
+      else failBackDue(*a, it->second, now);
+    }
+    if (++sweep_.bucket == sweep_.buckets) sweep_.bucket = 0;
+    if (sweep_.bucket == first) break;  // every one of them this second
   }
   sweeping_ = false;
   for (const auto& aor : std::exchange(retouched_, {})) {

@@ -72,12 +72,14 @@ public:
   /// worked through a slice at a time (kEdgeSlice): the first slice now, the rest by continueEdges.
   void onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now);
   /// The next slice of node edges not yet worked through; true while some remain (the caller
-  /// calls again on a later turn of its loop, so the SIP thread never stalls on a million).
+  /// calls again, for a bounded time per turn of its loop, so the SIP thread never stalls on a
+  /// million).
   bool continueEdges(TimePoint now);
-  static constexpr std::size_t kEdgeSlice = 1000;
+  static constexpr std::size_t kEdgeSlice = 64;
   /// Once a second: timed failback (DNSTTL, duration), retried every second while busy. Looks
   /// only at registrants away from the primary and at those that may be forgotten.
   void everySecond(TimePoint now);
+  static constexpr std::size_t kFailbackChecksPerSecond = 10000;
   /// Registrants whose signaling goes to node `node` now (a counter).
   std::size_t signalingOn(std::size_t node) const { return node < signaling_.size() ? signaling_[node] : 0; }
 
@@ -155,6 +157,7 @@ private:
   std::unordered_map<std::string, Registrant> registrants_;
   std::unordered_set<std::string> awayFromPrimary_;   // current node set and not the primary
   bool sweeping_ = false;                              // everySecond walks awayFromPrimary_
+  BindingTable::SliceCursor sweep_;                    // where its walk stopped
   std::vector<std::string> retouched_;                 // whose place in it changed meanwhile
   std::unordered_set<std::string> forgettable_;        // registrants seen without a binding
   std::vector<std::size_t> signaling_;                 // registrants per current node

@@ -84,11 +84,19 @@ def register_message(user, port, expires):
             f"Content-Length: 0\r\n\r\n").encode()
 
 
+PROBE_BRANCH = re.compile(rb"branch=z9hG4bK-p(\d+)")
 CALL_ID = re.compile(rb"\r\n(?:Call-ID|i)\s*:\s*m(\d+)@million", re.IGNORECASE)
 
 
+def options_message(n, port, target_port):
+    return (f"OPTIONS sip:127.0.0.1:{target_port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-p{n}\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:prober@{DOMAIN}>;tag=p\r\nTo: <sip:127.0.0.1:{target_port}>\r\n"
+            f"Call-ID: probe{n}@million\r\nCSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
+
+
 def load(target_port, count, rate, sockets, window, expires, time_limit):
-    """Registers users 0..count-1; returns (registered, failed, wall seconds)."""
+    """Registers users 0..count-1, with an OPTIONS to Switchback itself every 20 ms meanwhile;
+    returns (registered, failed, wall seconds, OPTIONS answer times in ms)."""
     socks = []
     sel = selectors.DefaultSelector()
     for _ in range(sockets):
@@ -100,6 +108,11 @@ def load(target_port, count, rate, sockets, window, expires, time_limit):
         sel.register(s, selectors.EVENT_READ)
     ports = [s.getsockname()[1] for s in socks]
     target = ("127.0.0.1", target_port)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    probe.setblocking(False)
+    sel.register(probe, selectors.EVENT_READ)
+    probes, rtts, next_probe = {}, [], 0.0
     outstanding = {}  # user -> (last sent, attempts)
     ok = failed = sent = 0
     start = time.monotonic()
@@ -121,8 +134,22 @@ def load(target_port, count, rate, sockets, window, expires, time_limit):
                 outstanding[sent] = (now, 1)
                 send(sent)
                 sent += 1
+            if now >= next_probe:
+                next_probe = now + 0.02
+                probes[len(probes)] = now
+                probe.sendto(options_message(len(probes) - 1, probe.getsockname()[1], target_port), target)
             for key, _ in sel.select(timeout=0.002):
                 s = key.fileobj
+                if s is probe:
+                    while True:
+                        try:
+                            data = probe.recv(65536)
+                        except BlockingIOError:
+                            break
+                        m = PROBE_BRANCH.search(data)
+                        if m and int(m.group(1)) in probes:
+                            rtts.append((time.monotonic() - probes.pop(int(m.group(1)))) * 1000)
+                    continue
                 for _ in range(256):
                     try:
                         data = s.recv(65536)
@@ -154,10 +181,10 @@ def load(target_port, count, rate, sockets, window, expires, time_limit):
                 print(f"    {ok} registered, {failed} failed, {len(outstanding)} in flight after {now - start:.0f} s",
                       flush=True)
     finally:
-        for s in socks:
+        for s in socks + [probe]:
             sel.unregister(s)
             s.close()
-    return ok, failed + len(outstanding), time.monotonic() - start
+    return ok, failed + len(outstanding), time.monotonic() - start, rtts + [1000.0] * len(probes)
 
 
 def options_prober(target_port, seconds, interval=0.005, on_tick=None):
@@ -174,10 +201,7 @@ def options_prober(target_port, seconds, interval=0.005, on_tick=None):
     try:
         while time.monotonic() < end:
             n += 1
-            branch = f"z9hG4bK-p{n}"
-            msg = (f"OPTIONS sip:127.0.0.1:{target_port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch={branch}\r\n"
-                   f"Max-Forwards: 70\r\nFrom: <sip:prober@{DOMAIN}>;tag=p\r\nTo: <sip:127.0.0.1:{target_port}>\r\n"
-                   f"Call-ID: probe{n}@million\r\nCSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
+            msg = options_message(n, port, target_port)
             sent = time.monotonic()
             s.sendto(msg, target)
             answered = False
@@ -190,7 +214,8 @@ def options_prober(target_port, seconds, interval=0.005, on_tick=None):
                     data = s.recv(65536)
                 except socket.timeout:
                     break
-                answered = branch.encode() in data
+                m = PROBE_BRANCH.search(data)
+                answered = m is not None and int(m.group(1)) == n
             rtts.append((time.monotonic() - sent) * 1000 if answered else 1000.0)
             lost += 0 if answered else 1
             now = time.monotonic()
@@ -229,8 +254,10 @@ def run(binary, count=1_000_000, rate=6000, sockets=500, window=3000, cap=1000, 
     rss0 = rss_kib(sb.process.pid)
 
     # 1. Registration through the real receive path, then memory.
-    ok, failed, wall = load(sb.port, count, rate, sockets, window, 3600, time_limit=budget)
-    print(f"  {ok} registered in {wall:.0f} s ({ok / wall:.0f}/s), {failed} failed", flush=True)
+    ok, failed, wall, load_rtts = load(sb.port, count, rate, sockets, window, 3600, time_limit=budget)
+    res.update(load_options_p99_ms=round(percentile(load_rtts, 0.99), 2), load_options_max_ms=round(max(load_rtts), 2))
+    print(f"  {ok} registered in {wall:.0f} s ({ok / wall:.0f}/s), {failed} failed; OPTIONS to Switchback meanwhile: "
+          f"p99 {res['load_options_p99_ms']} ms, max {res['load_options_max_ms']} ms", flush=True)
     st, registrants, rss1, per = settled_memory(sb, rss0)
     res.update(registered=ok, failed=failed, register_wall_s=round(wall, 1), registrants=registrants,
                rss_before_kib=rss0, rss_after_kib=rss1, bytes_per_binding=round(per) if per else None)
@@ -253,13 +280,14 @@ def run(binary, count=1_000_000, rate=6000, sockets=500, window=3000, cap=1000, 
 
     base, base_lost = options_prober(sb.port, 2)
     silenced = time.monotonic()
+    log_before = len(sb.process.output())  # the failover's own line comes after this
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
         c.sendto(b"SILENT", ("127.0.0.1", primary))
     c0 = sb.process.cpu_seconds()
     rtts, lost = options_prober(sb.port, failover_seconds + 10, on_tick=watch)
     cpu = sb.process.cpu_seconds() - c0
     st = sb.status()
-    log = sb.process.output()
+    log = sb.process.output()[log_before:]
     m = re.search(r"failover from 'primary' \([^)]*\): (\d+) registrants affected, (\d+) queued", log)
     res.update(options_answered=len(rtts) - lost, options_unanswered=lost,
                options_p50_ms=round(percentile(rtts, 0.5), 2), options_p99_ms=round(percentile(rtts, 0.99), 2),

@@ -52,6 +52,19 @@ struct Fixture {
     router.onNodeEdge(nodes.nodes()[0], HealthEdge{false, "disabled"}, at);
   }
   std::optional<std::size_t> node(const char* aor) { return router.currentNode(aor); }
+  // `count` more registrants, sip:PREFIXi@example.com, registered on both nodes, the primary last.
+  void registerMany(const std::string& prefix, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i)
+      for (const char* name : {"secondary", "primary"}) {
+        RegisterOutcome o;
+        o.aor = "sip:" + prefix + std::to_string(i) + "@example.com";
+        o.node = name;
+        o.flow = Flow{Transport::Udp, 0, test::ep("127.0.0.1", 8000), 0};
+        o.contacts.push_back({"sip:" + prefix + "@127.0.0.1", 3600, "", std::nullopt});
+        bindings.apply(o, t0);
+        router.onRegistered(o.aor, name, t0);
+      }
+  }
 };
 
 } // namespace
@@ -151,17 +164,8 @@ TEST_CASE("routing is a chain of one-decision steps, in the advisory's order", "
 
 TEST_CASE("a failover of more registrants than a slice is worked through a slice at a time", "[failover_router]") {
   Fixture f;
-  const std::size_t many = 3 * FailoverRouter::kEdgeSlice;
-  for (std::size_t i = 0; i < many; ++i)
-    for (const char* node : {"secondary", "primary"}) {
-      RegisterOutcome o;
-      o.aor = "sip:p" + std::to_string(i) + "@example.com";
-      o.node = node;
-      o.flow = Flow{Transport::Udp, 0, test::ep("127.0.0.1", 8000), 0};
-      o.contacts.push_back({"sip:p@127.0.0.1", 3600, "", std::nullopt});
-      f.bindings.apply(o, f.t0);
-      f.router.onRegistered(o.aor, node, f.t0);
-    }
+  const std::size_t many = 5 * FailoverRouter::kEdgeSlice;
+  f.registerMany("p", many);
   const std::size_t total = many + 2;  // and carol and bob
   CHECK(f.router.signalingOn(0) == total);
   f.failOver(f.t0 + 1s);
@@ -196,4 +200,20 @@ TEST_CASE("a registrant whose bindings expired is forgotten unless a call holds 
   CHECK_FALSE(f.node("sip:carol@example.com"));
   CHECK_FALSE(f.node("sip:bob@example.com"));
   CHECK(f.router.signalingOn(0) == 0);
+}
+
+TEST_CASE("failback checks are bounded per second and carry on where the last second stopped", "[failover_router]") {
+  Fixture f;
+  const std::size_t many = FailoverRouter::kFailbackChecksPerSecond + 2000;
+  f.registerMany("q", many);
+  const std::size_t total = many + 2;
+  f.failOver(f.t0 + 1s);
+  while (f.router.continueEdges(f.t0 + 1s)) {}
+  REQUIRE(f.router.signalingOn(1) == total);
+  f.router.everySecond(f.t0 + 62s);
+  const std::size_t back = f.router.signalingOn(0);
+  CHECK(back >= FailoverRouter::kFailbackChecksPerSecond);
+  CHECK(back < total);
+  f.router.everySecond(f.t0 + 63s);
+  CHECK(f.router.signalingOn(0) == total);
 }
