@@ -48,7 +48,12 @@ RedisStore::RedisStore(boost::asio::io_context& io, const StoreConfig& store, co
                    if (handlers_.edge) handlers_.edge(false, why);
                  }}),
       changes_(io, parseRedisUrl(store.url), Millis(24 * 3600 * 1000),   // subscribed: nothing to time out
-               {[this] { changes_.subscribe(channel_, [this](std::string_view p) { onChange(p); }); },
+               {[this] {
+                  // What was published while this connection was down is read back with a load
+                  // (anything written before it is in the load, anything after on the channel).
+                  changes_.subscribe(channel_, [this](std::string_view p) { onChange(p); });
+                  if (commands_.connected() && !loading_) load("0", Clock::now(), 0);
+                },
                 [this](const std::string&) {}}),
       beatTimer_(io) {}
 
