@@ -10,9 +10,9 @@
 namespace switchback {
 
 void App::startCluster() {
-  if (!config_.cluster.enabled) config_.cluster.nodeId = "single";  // one node on the Redis store
-  membership_ = std::make_unique<ClusterMembership>(config_.cluster.nodeId,
-                                                    config_.cluster.deadAfter + config_.cluster.heartbeatInterval);
+  ClusterConfig cluster = config_.cluster;
+  if (!cluster.enabled) cluster.nodeId = "single";  // one node on the Redis store
+  membership_ = std::make_unique<ClusterMembership>(cluster.nodeId, cluster.deadAfter + cluster.heartbeatInterval);
   RedisStore::Handlers h;
   h.upsert = [this](const std::string& aor, const std::string& owner, std::string_view record) {
     applyPeer(aor, owner, record);
@@ -31,7 +31,7 @@ void App::startCluster() {
                    return std::min(others, bindings_.size());
                  }());
   };
-  shared_ = std::make_unique<RedisStore>(io_, config_.store, config_.cluster, std::move(h));
+  shared_ = std::make_unique<RedisStore>(io_, config_.store, cluster, std::move(h));
   bindings_.trackChanges();
   auto owned = [this](const std::string& aor) { return membership_->ownedHere(aor); };
   router_.setOwnership(owned, !config_.cluster.sharedRegistrations);
@@ -42,8 +42,7 @@ void App::startCluster() {
     membership_->setOwner(aor, membership_->self());
     nat_->watch(aor, f, now);
   });
-  spdlog::info("cluster '{}': node '{}', store {}, shared registrations {}{}", config_.cluster.name,
-               config_.cluster.nodeId, config_.store.url, config_.cluster.sharedRegistrations ? "on" : "off",
+  spdlog::info("cluster '{}': node '{}', store {}, shared registrations {}{}", config_.cluster.name, cluster.nodeId, config_.store.url, config_.cluster.sharedRegistrations ? "on" : "off",
                config_.cluster.advertise.empty() ? "" : ", advertising " + config_.cluster.advertise);
 }
 
@@ -164,6 +163,7 @@ std::optional<ClusterStatus> App::clusterStatus(TimePoint now) const {
   if (!shared_) return std::nullopt;
   ClusterStatus s;
   s.config = config_.cluster;
+  s.config.nodeId = membership_->self();
   s.url = config_.store.url;
   s.store = shared_->counters();
   s.takeovers = takeovers_;

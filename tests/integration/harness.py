@@ -273,12 +273,13 @@ class Redis:
         return self.command("PING") == "+PONG"
 
     def command(self, *args):
-        """One command over RESP; the first line of the answer ("" if nothing answers)."""
+        """One command over RESP: the answer's first line, or a bulk string's text ("" if nothing answers)."""
         payload = f"*{len(args)}\r\n" + "".join(f"${len(str(a).encode())}\r\n{a}\r\n" for a in args)
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
                 s.sendall(payload.encode())
-                return s.recv(65536).decode(errors="replace").split("\r\n")[0]
+                lines = s.recv(65536).decode(errors="replace").split("\r\n")
+                return "\n".join(lines[1:]).strip() if lines[0].startswith("$") and lines[0] != "$-1" else lines[0]
         except OSError:
             return ""
 
