@@ -76,7 +76,7 @@ void RedisStore::leave() {
   commands_.command({"DEL", prefix_ + "node:" + cluster_.nodeId}, [](redisReply*) {});
 }
 
-void RedisStore::write(std::vector<Write> batch) {
+void RedisStore::write(std::vector<StoredBinding> batch) {
   for (auto& w : batch) {
     if (!commands_.connected()) {
       unsent_[w.aor] = std::move(w);  // the latest state of each registrant is what Redis gets
@@ -92,7 +92,7 @@ void RedisStore::flushUnsent() {
   for (auto& [aor, w] : pending) send(w);
 }
 
-void RedisStore::send(const Write& w) {
+void RedisStore::send(const StoredBinding& w) {
   const std::string key = prefix_ + "b:" + w.aor;
   std::string value;
   bool sent;
