@@ -32,7 +32,7 @@ bool splitValue(std::string_view value, std::string& owner, std::string_view& re
 
 RedisStore::RedisStore(boost::asio::io_context& io, const StoreConfig& store, const ClusterConfig& cluster,
                        Handlers handlers)
-    : io_(io), store_(store), cluster_(cluster), handlers_(std::move(handlers)), prefix_("sb:" + cluster.name + ":"),
+    : store_(store), cluster_(cluster), handlers_(std::move(handlers)), prefix_("sb:" + cluster.name + ":"),
       channel_(prefix_ + "changes"),
       commands_(io, parseRedisUrl(store.url), store.timeout,
                 {[this] {
@@ -54,7 +54,7 @@ RedisStore::RedisStore(boost::asio::io_context& io, const StoreConfig& store, co
                   changes_.subscribe(channel_, [this](std::string_view p) { onChange(p); });
                   if (commands_.connected() && !loading_) load("0", Clock::now(), 0);
                 },
-                [this](const std::string&) {}}),
+                [](const std::string&) {}}),
       beatTimer_(io) {}
 
 RedisStore::~RedisStore() { stop(); }

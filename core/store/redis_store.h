@@ -73,7 +73,6 @@ private:
   void onChange(std::string_view payload);
   void sampleLag(double ms);
 
-  boost::asio::io_context& io_;
   StoreConfig store_;
   ClusterConfig cluster_;
   Handlers handlers_;
