@@ -88,7 +88,9 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
   if (config_.store.kind == StoreConfig::Kind::Redis) {
     startCluster();
   } else if (!config_.persistence.path.empty()) {
-    store_ = std::make_unique<BindingStore>(config_.persistence.path);
+    auto sqlite = std::make_unique<SqliteStore>(config_.persistence.path);
+    sqlite_ = sqlite.get();
+    store_ = std::move(sqlite);
     restoreBindings();
     bindings_.trackChanges();
   }
@@ -110,22 +112,20 @@ int App::run() {
   tick();
   purge();
   if (shared_) shared_->start();
-  if (store_ || shared_) schedulePersist();
+  if (store_) schedulePersist();
   io_.run();
   if (admin_) admin_->stop();
-  if (shared_) {
-    // The last changes, and this node's heartbeat key removed: its peers take its registrants
-    // over now rather than after the heartbeat lapses.
+  if (store_) {
+    // The last changes. Redis's go out on the loop, run a little longer; a node leaving the
+    // cluster takes its heartbeat key with it, so its peers take its registrants over now.
     io_.restart();
     persist();
-    shared_->leave();
-    io_.run_for(std::chrono::milliseconds(300));
-    shared_->stop();
-  }
-  if (store_) {
-    persist();
-    store_->flush();
-    spdlog::info("bindings store: {} registrants written to {}", bindings_.size(), config_.persistence.path);
+    store_->finish();
+    if (shared_) {
+      io_.run_for(std::chrono::milliseconds(300));
+      shared_->stop();
+    }
+    spdlog::info("bindings store: {} registrants written to {}", bindings_.size(), store_->describe());
   }
   spdlog::info("stopped");
   return 0;
@@ -207,7 +207,7 @@ void App::restoreBindings() {
   const auto started = Clock::now();
   const std::int64_t wallNow = wallClockMs();
   std::size_t restored = 0, unreadable = 0;
-  store_->forEachRow([&](std::string_view aor, std::string_view record) {
+  sqlite_->forEachRow([&](std::string_view aor, std::string_view record) {
     auto b = decodeBinding(record, started, wallNow);
     if (!b || b->aor != aor) {
       ++unreadable;
@@ -265,19 +265,7 @@ void App::persistSlices() {
 bool App::persist(std::size_t max) {
   const auto changed = bindings_.takeChanged(max);
   if (changed.empty()) return false;
-  if (shared_) {
-    persistShared(changed);
-    return bindings_.changedCount() != 0;
-  }
-  const TimePoint now = Clock::now();
-  const std::int64_t wallNow = wallClockMs();
-  BindingStore::Batch batch;
-  batch.reserve(changed.size());
-  for (const auto& aor : changed) {
-    const Binding* b = bindings_.find(aor);
-    batch.emplace_back(aor, b ? std::optional<std::string>(encodeBinding(*b, now, wallNow)) : std::nullopt);
-  }
-  store_->submit(std::move(batch));
+  store_->write(storedBindings(changed));
   return bindings_.changedCount() != 0;
 }
 
@@ -426,7 +414,7 @@ AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::s
   const TimePoint now = Clock::now();
   const StatusView view{stats_, bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
                         network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, router_.draining(),
-                        store_ ? std::optional<BindingStore::Counters>(store_->counters()) : std::nullopt,
+                        sqlite_ ? std::optional<BindingStore::Counters>(sqlite_->counters()) : std::nullopt,
                         config_.routing.pacing.registrationsPerSecond}, &guard_, nat_.get(), clusterStatus(now)};
   return routeAdmin(method, target, view, [this, now](const UpstreamNode& n, bool enabled) {
     spdlog::warn("admin: node '{}' {} by hand", n.name, enabled ? "enabled" : "disabled");

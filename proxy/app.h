@@ -6,6 +6,7 @@
 #include "core/nat_keeper.h"
 #include "core/store/cluster.h"
 #include "core/store/redis_store.h"
+#include "core/store/sqlite_store.h"
 #include "core/network.h"
 #include "core/proxy_engine.h"
 #include "core/stats.h"
@@ -72,7 +73,8 @@ private:
   void onHeartbeat(const std::vector<std::string>& live, const std::map<std::string, std::int64_t>& beatMs);
   void onStoreEdge(bool up, const std::string& why);
   void takeover(const std::string& dead, TimePoint now);
-  void persistShared(const std::vector<std::string>& changed, bool all = false);
+  /// The registrants' records as the store keeps them (removed ones as removals).
+  std::vector<StoredBinding> storedBindings(const std::vector<std::string>& aors);
   std::optional<ClusterStatus> clusterStatus(TimePoint now) const;
   void reload();
   void drain();
@@ -100,9 +102,10 @@ private:
   std::unique_ptr<ProxyEngine> engine_;
   std::unique_ptr<NatKeeper> nat_;
   std::unique_ptr<Reregistrar> reregistrar_;
-  std::unique_ptr<BindingStore> store_;
+  std::unique_ptr<Store> store_;                 // none: bindings in memory only
+  SqliteStore* sqlite_ = nullptr;                // store_, when it is SQLite
+  RedisStore* shared_ = nullptr;                 // store_, when it is Redis (a cluster)
   std::unique_ptr<ClusterMembership> membership_;
-  std::unique_ptr<RedisStore> shared_;
   std::optional<bool> sharedUp_;                 // the last edge of the Redis connection (warned once each)
   std::map<std::string, std::int64_t> beatMs_;   // each node's last heartbeat (wall-clock ms)
   std::uint64_t takeovers_ = 0, takenOver_ = 0, peerUnreadable_ = 0;

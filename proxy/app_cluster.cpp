@@ -10,9 +10,9 @@
 namespace switchback {
 
 void App::startCluster() {
-  if (!config_.cluster.enabled) config_.cluster.nodeId = "single";  // one node on the Redis store
-  membership_ = std::make_unique<ClusterMembership>(config_.cluster.nodeId,
-                                                    config_.cluster.deadAfter + config_.cluster.heartbeatInterval);
+  ClusterConfig cluster = config_.cluster;
+  if (!cluster.enabled) cluster.nodeId = "single";  // one node on the Redis store
+  membership_ = std::make_unique<ClusterMembership>(cluster.nodeId, cluster.deadAfter + cluster.heartbeatInterval);
   RedisStore::Handlers h;
   h.upsert = [this](const std::string& aor, const std::string& owner, std::string_view record) {
     applyPeer(aor, owner, record);
@@ -31,7 +31,9 @@ void App::startCluster() {
                    return std::min(others, bindings_.size());
                  }());
   };
-  shared_ = std::make_unique<RedisStore>(io_, config_.store, config_.cluster, std::move(h));
+  auto redis = std::make_unique<RedisStore>(io_, config_.store, cluster, std::move(h));
+  shared_ = redis.get();
+  store_ = std::move(redis);
   bindings_.trackChanges();
   auto owned = [this](const std::string& aor) { return membership_->ownedHere(aor); };
   router_.setOwnership(owned, !config_.cluster.sharedRegistrations);
@@ -42,8 +44,7 @@ void App::startCluster() {
     membership_->setOwner(aor, membership_->self());
     nat_->watch(aor, f, now);
   });
-  spdlog::info("cluster '{}': node '{}', store {}, shared registrations {}{}", config_.cluster.name,
-               config_.cluster.nodeId, config_.store.url, config_.cluster.sharedRegistrations ? "on" : "off",
+  spdlog::info("cluster '{}': node '{}', store {}, shared registrations {}{}", config_.cluster.name, cluster.nodeId, config_.store.url, config_.cluster.sharedRegistrations ? "on" : "off",
                config_.cluster.advertise.empty() ? "" : ", advertising " + config_.cluster.advertise);
 }
 
@@ -98,28 +99,28 @@ void App::onStoreEdge(bool up, const std::string& why) {
   bindings_.forEach([&](const Binding& b) {
     if (membership_->ownedHere(b.aor)) owned.push_back(b.aor);
   });
-  persistShared(owned);
+  store_->write(storedBindings(owned));
 }
 
-void App::persistShared(const std::vector<std::string>& changed, bool) {
+std::vector<StoredBinding> App::storedBindings(const std::vector<std::string>& aors) {
   const TimePoint now = Clock::now();
   const std::int64_t wallNow = wallClockMs();
-  std::vector<RedisStore::Write> batch;
-  batch.reserve(changed.size());
-  for (const auto& aor : changed) {
+  std::vector<StoredBinding> batch;
+  batch.reserve(aors.size());
+  for (const auto& aor : aors) {
     const Binding* b = bindings_.find(aor);
-    RedisStore::Write w{aor, std::nullopt, membership_->ownerOf(aor), Millis(0)};
+    StoredBinding w{aor, std::nullopt, membership_ ? membership_->ownerOf(aor) : std::string(), Millis(0)};
     if (b) {
       TimePoint last = now;
       for (const auto& c : b->contacts) last = std::max(last, c.expires);
       w.record = encodeBinding(*b, now, wallNow);
       w.ttl = std::chrono::duration_cast<Millis>(last - now) + config_.cluster.grace;
-    } else {
+    } else if (membership_) {
       membership_->forget(aor);
     }
     batch.push_back(std::move(w));
   }
-  shared_->write(std::move(batch));
+  return batch;
 }
 
 void App::onHeartbeat(const std::vector<std::string>& live, const std::map<std::string, std::int64_t>& beatMs) {
@@ -164,6 +165,7 @@ std::optional<ClusterStatus> App::clusterStatus(TimePoint now) const {
   if (!shared_) return std::nullopt;
   ClusterStatus s;
   s.config = config_.cluster;
+  s.config.nodeId = membership_->self();
   s.url = config_.store.url;
   s.store = shared_->counters();
   s.takeovers = takeovers_;

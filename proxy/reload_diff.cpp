@@ -18,6 +18,8 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
     kept.emplace_back("limits");
   if (!(f.tls == t.tls)) kept.emplace_back("tls");
   if (fresh.dns.resolvConf != running.dns.resolvConf) kept.emplace_back("dns");
+  if (!(fresh.store == running.store)) kept.emplace_back("store");
+  if (!(fresh.cluster == running.cluster)) kept.emplace_back("cluster");
   return kept;
 }
 
@@ -27,6 +29,8 @@ Config appliedConfig(const Config& running, Config fresh) {
   fresh.persistence.path = running.persistence.path;
   fresh.dns = running.dns;
   fresh.guard.limits = running.guard.limits;
+  fresh.store = running.store;
+  fresh.cluster = running.cluster;
   return fresh;
 }
 

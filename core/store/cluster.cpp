@@ -36,7 +36,7 @@ std::vector<std::string> ClusterMembership::heartbeats(const std::vector<std::st
     lapsed_.erase(n);
   }
   // Owners never seen alive (a node that died before this one started) count from the store's start.
-  for (const auto& [aor, owner] : owners_)
+  for (const auto& [owner, n] : counts_)
     if (!lastSeen_.count(owner) && storeUpSince_) lastSeen_[owner] = *storeUpSince_;
   std::vector<std::string> out;
   // A store that has just come back (a restarted Redis has lost every heartbeat key) is given time
@@ -53,11 +53,18 @@ std::vector<std::string> ClusterMembership::heartbeats(const std::vector<std::st
 std::vector<std::string> ClusterMembership::live() const { return {live_.begin(), live_.end()}; }
 
 void ClusterMembership::setOwner(const std::string& aor, const std::string& node) {
-  if (node == self_) owners_.erase(aor);  // the default: only others' are kept
-  else owners_[aor] = node;
+  forget(aor);
+  if (node == self_) return;  // the default: only others' are kept
+  owners_.emplace(aor, node);
+  ++counts_[node];
 }
 
-void ClusterMembership::forget(const std::string& aor) { owners_.erase(aor); }
+void ClusterMembership::forget(const std::string& aor) {
+  auto it = owners_.find(aor);
+  if (it == owners_.end()) return;
+  if (auto c = counts_.find(it->second); c != counts_.end() && --c->second == 0) counts_.erase(c);
+  owners_.erase(it);
+}
 
 const std::string& ClusterMembership::ownerOf(const std::string& aor) const {
   auto it = owners_.find(aor);
@@ -71,10 +78,6 @@ std::vector<std::string> ClusterMembership::ownedBy(const std::string& node) con
   return out;
 }
 
-std::map<std::string, std::size_t> ClusterMembership::ownerCounts() const {
-  std::map<std::string, std::size_t> out;
-  for (const auto& [aor, owner] : owners_) ++out[owner];
-  return out;
-}
+std::map<std::string, std::size_t> ClusterMembership::ownerCounts() const { return counts_; }
 
 } // namespace switchback

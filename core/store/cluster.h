@@ -55,7 +55,8 @@ private:
   std::set<std::string> live_;
   std::set<std::string> lapsed_;
   std::map<std::string, TimePoint> lastSeen_;
-  std::unordered_map<std::string, std::string> owners_;
+  std::unordered_map<std::string, std::string> owners_;   // others' registrants only
+  std::map<std::string, std::size_t> counts_;             // owner → registrants, kept with owners_
 };
 
 } // namespace switchback

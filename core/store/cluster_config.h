@@ -13,6 +13,8 @@ struct StoreConfig {
   std::string url = "redis://127.0.0.1:6379";  // kind redis
   Millis timeout{1000};                        // a Redis command with no answer by then: the connection is made again
   Millis flushInterval{20};                    // kind redis: how often changed bindings are written and published
+
+  bool operator==(const StoreConfig&) const = default;
 };
 
 /// Several nodes as one service (`cluster:`), sharing bindings through the Redis store.
@@ -25,6 +27,8 @@ struct ClusterConfig {
   Millis heartbeatInterval{300};
   Millis deadAfter{1000};                 // the heartbeat key's TTL: a node silent this long is dead
   Seconds grace{30};                      // a binding's key outlives its expiry by this much
+
+  bool operator==(const ClusterConfig&) const = default;
 };
 
 } // namespace switchback

@@ -32,7 +32,7 @@ bool splitValue(std::string_view value, std::string& owner, std::string_view& re
 
 RedisStore::RedisStore(boost::asio::io_context& io, const StoreConfig& store, const ClusterConfig& cluster,
                        Handlers handlers)
-    : io_(io), store_(store), cluster_(cluster), handlers_(std::move(handlers)), prefix_("sb:" + cluster.name + ":"),
+    : store_(store), cluster_(cluster), handlers_(std::move(handlers)), prefix_("sb:" + cluster.name + ":"),
       channel_(prefix_ + "changes"),
       commands_(io, parseRedisUrl(store.url), store.timeout,
                 {[this] {
@@ -48,8 +48,13 @@ RedisStore::RedisStore(boost::asio::io_context& io, const StoreConfig& store, co
                    if (handlers_.edge) handlers_.edge(false, why);
                  }}),
       changes_(io, parseRedisUrl(store.url), Millis(24 * 3600 * 1000),   // subscribed: nothing to time out
-               {[this] { changes_.subscribe(channel_, [this](std::string_view p) { onChange(p); }); },
-                [this](const std::string&) {}}),
+               {[this] {
+                  // What was published while this connection was down is read back with a load
+                  // (anything written before it is in the load, anything after on the channel).
+                  changes_.subscribe(channel_, [this](std::string_view p) { onChange(p); });
+                  if (commands_.connected() && !loading_) load("0", Clock::now(), 0);
+                },
+                [](const std::string&) {}}),
       beatTimer_(io) {}
 
 RedisStore::~RedisStore() { stop(); }
@@ -71,7 +76,7 @@ void RedisStore::leave() {
   commands_.command({"DEL", prefix_ + "node:" + cluster_.nodeId}, [](redisReply*) {});
 }
 
-void RedisStore::write(std::vector<Write> batch) {
+void RedisStore::write(std::vector<StoredBinding> batch) {
   for (auto& w : batch) {
     if (!commands_.connected()) {
       unsent_[w.aor] = std::move(w);  // the latest state of each registrant is what Redis gets
@@ -87,7 +92,7 @@ void RedisStore::flushUnsent() {
   for (auto& [aor, w] : pending) send(w);
 }
 
-void RedisStore::send(const Write& w) {
+void RedisStore::send(const StoredBinding& w) {
   const std::string key = prefix_ + "b:" + w.aor;
   std::string value;
   bool sent;

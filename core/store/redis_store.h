@@ -2,6 +2,7 @@
 
 #include "core/store/cluster_config.h"
 #include "core/store/redis_connection.h"
+#include "core/store/store.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,7 +22,7 @@ namespace switchback {
 /// when they start or reconnect. A heartbeat key per node, with a TTL, says who is alive.
 /// All on the node's Asio loop; nothing blocks. Redis down: writes are kept (the latest per
 /// registrant) and written when it is back; the node serves from memory meanwhile.
-class RedisStore {
+class RedisStore : public Store {
 public:
   struct Handlers {
     /// A peer's (or, on a load, anyone's) registrant: its owner and its record (encodeBinding).
@@ -33,13 +34,6 @@ public:
     std::function<void(bool up, const std::string& why)> edge;
     /// A load (SCAN) finished: how many records it read.
     std::function<void(std::size_t records, Millis took)> loaded;
-  };
-
-  struct Write {
-    std::string aor;
-    std::optional<std::string> record;   // nullopt: the registrant is gone
-    std::string owner;
-    Millis ttl{0};
   };
 
   struct Counters {
@@ -56,19 +50,22 @@ public:
   };
 
   RedisStore(boost::asio::io_context& io, const StoreConfig& store, const ClusterConfig& cluster, Handlers handlers);
-  ~RedisStore();
+  ~RedisStore() override;
+
+  std::string describe() const override { return "redis " + store_.url; }
+  void write(std::vector<StoredBinding> batch) override;
+  void finish() override { leave(); }
 
   void start();
   void stop();
   /// Leaving the cluster (SIGTERM): this node's heartbeat key goes now.
   void leave();
   bool up() const { return commands_.connected(); }
-  void write(std::vector<Write> batch);
   Counters counters() const;
   std::string keyPrefix() const { return prefix_; }
 
 private:
-  void send(const Write& w);
+  void send(const StoredBinding& w);
   void flushUnsent();
   void load(std::string cursor, TimePoint started, std::size_t count);
   void beat();
@@ -76,7 +73,6 @@ private:
   void onChange(std::string_view payload);
   void sampleLag(double ms);
 
-  boost::asio::io_context& io_;
   StoreConfig store_;
   ClusterConfig cluster_;
   Handlers handlers_;
@@ -85,7 +81,7 @@ private:
   RedisConnection commands_;
   RedisConnection changes_;
   boost::asio::steady_timer beatTimer_;
-  std::unordered_map<std::string, Write> unsent_;
+  std::unordered_map<std::string, StoredBinding> unsent_;
   std::size_t inFlight_ = 0;
   bool loading_ = false;
   Counters counters_;

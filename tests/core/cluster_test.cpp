@@ -58,8 +58,10 @@ TEST_CASE("owners: this node by default, a peer's registrants listed for takeove
   CHECK(m.ownedHere("sip:9@x"));
   CHECK_FALSE(m.ownedHere("sip:1@x"));
   CHECK(m.ownedBy("b").size() == 2);
+  CHECK(m.ownerCounts() == std::map<std::string, std::size_t>{{"b", 2}});
   m.setOwner("sip:1@x", "a");
   CHECK(m.ownedBy("b") == std::vector<std::string>{"sip:2@x"});
+  CHECK(m.ownerCounts() == std::map<std::string, std::size_t>{{"b", 1}});
   // A node that owns registrants but was never seen alive (dead before this one started) lapses too.
   const TimePoint t0{};
   m.storeUp(t0);

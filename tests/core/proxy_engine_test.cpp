@@ -21,7 +21,10 @@ struct Harness {
   BindingTable bindings;
   Stats stats;
   TimePoint now{};
-  ProxyEngine engine{ProxyConfig{}, wire, policy, bindings, stats, [this] { return now; }};
+  ProxyEngine engine;
+
+  explicit Harness(const ProxyConfig& config = {})
+      : engine{config, wire, policy, bindings, stats, [this] { return now; }} {}
 
   void receive(const std::string& bytes, const Flow& from) { engine.onMessage(bytes, from); }
   void advance(Millis d) {
@@ -221,6 +224,29 @@ TEST_CASE("a request from upstream follows the token in its Route to the phone's
     REQUIRE(out.size() == 1);
     CHECK(parse(out[0].bytes).status() == 430);
   }
+}
+
+TEST_CASE("cluster.advertise: Path names the shared address, and requests routed to it are ours", "[proxy][cluster]") {
+  ProxyConfig config;
+  config.advertiseHost = "127.0.0.9";
+  config.advertisePort = 5099;
+  Harness h(config);
+  h.receive(req("REGISTER", "sip:example.com", "Contact: <sip:alice@192.168.0.10:5062>\r\nExpires: 3600\r\n"), kPhone);
+  auto sent = h.wire.take();
+  REQUIRE(sent.size() == 1);
+  auto fwd = parse(sent[0].bytes);
+  REQUIRE(fwd.sip()->sip_path);
+  CHECK(sv(fwd.sip()->sip_path->r_url->url_user) == encodeFlowToken(kPhone));
+  CHECK(sv(fwd.sip()->sip_path->r_url->url_host) == "127.0.0.9");
+  CHECK(sv(fwd.sip()->sip_path->r_url->url_port) == "5099");
+
+  const std::string route = "Route: <sip:" + encodeFlowToken(kPhone) + "@127.0.0.9:5099;lr;ob>\r\n";
+  h.receive(req("INVITE", "sip:alice@192.168.0.10:5062", route, "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKk9"),
+            kUpstream);
+  auto out = h.wire.take();
+  REQUIRE(out.size() == 2);  // 100 Trying upstream, the INVITE to the phone
+  CHECK(out[1].flow == kPhone);
+  CHECK(parse(out[1].bytes).sip()->sip_route == nullptr);
 }
 
 TEST_CASE("who sent a request is decided once, by one rule", "[proxy]") {

@@ -273,12 +273,13 @@ class Redis:
         return self.command("PING") == "+PONG"
 
     def command(self, *args):
-        """One command over RESP; the first line of the answer ("" if nothing answers)."""
+        """One command over RESP: the answer's first line, or a bulk string's text ("" if nothing answers)."""
         payload = f"*{len(args)}\r\n" + "".join(f"${len(str(a).encode())}\r\n{a}\r\n" for a in args)
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
                 s.sendall(payload.encode())
-                return s.recv(65536).decode(errors="replace").split("\r\n")[0]
+                lines = s.recv(65536).decode(errors="replace").split("\r\n")
+                return "\n".join(lines[1:]).strip() if lines[0].startswith("$") and lines[0] != "$-1" else lines[0]
         except OSError:
             return ""
 
@@ -454,15 +455,15 @@ class Harness:
             raise RuntimeError("redis-server is not installed (scripts/install-deps.sh installs it)")
         return Redis(self)
 
-    def cluster(self, upstreams, redis, ids=("a", "b"), shared=True, extra_yaml=""):
+    def cluster(self, upstreams, redis, ids=("a", "b"), shared=True, extra_yaml="", name="test"):
         """Switchback nodes sharing bindings through `redis`, one per id (named switchback-ID), each on
         its own port, with the same upstreams."""
         nodes = []
         for node_id in ids:
             yaml = (f'store: {{ kind: redis, url: "{redis.url}" }}\n'
-                    f'cluster: {{ name: test, node_id: {node_id}, shared_registrations: {str(shared).lower()} }}\n'
+                    f'cluster: {{ name: {name}, node_id: {node_id}, shared_registrations: {str(shared).lower()} }}\n'
                     + extra_yaml)
-            nodes.append(self.switchback(upstreams, extra_yaml=yaml, name=f"switchback-{node_id}"))
+            nodes.append(self.switchback(upstreams, extra_yaml=yaml, name=f"switchback-{name}-{node_id}"))
         return nodes
 
     def dns(self, srv, hosts, ttl):
@@ -555,16 +556,21 @@ class Harness:
         wait_until(lambda: port_bound(local_port) or not p.alive(), 10)
         return p
 
-    def call(self, target, caller_port, callee_port, callee, callee_target=None, timeout=15):
-        """A call from the phone on caller_port (uac_call.xml, via Switchback at `target`) to the user
-        `callee`, answered by a SIPp UAS on callee_port (sending via `callee_target`, default `target`).
-        Returns (whether both ends completed it, the caller's SippResult)."""
-        uas = self.sipp_background("uas_answer.xml", callee_target or target, callee_port, timeout=timeout,
-                                   name=f"uas-{callee}")
+    def calls(self, target, pairs, caller_port, callee_port, callee_target=None, rate=None, timeout=15):
+        """Calls from the phones on caller_port to the phones on callee_port, one per (caller, callee)
+        pair of user names (uac_call_csv.xml via Switchback at `target`; uas_answer_many.xml sending via
+        `callee_target`, default `target`). Returns (whether both ends completed every call, the
+        callers' SippResult)."""
+        csv = os.path.join(self.dir, f"calls-{caller_port}-{callee_port}-{len(pairs)}-{time.monotonic_ns()}.csv")
+        with open(csv, "w") as f:
+            f.write("SEQUENTIAL\n" + "".join(f"{a};{b}\n" for a, b in pairs))
+        uas = self.sipp_background("uas_answer_many.xml", callee_target or target, callee_port, calls=len(pairs),
+                                   timeout=timeout, name=f"uas-{callee_port}")
         time.sleep(0.2)
-        r = self.sipp("uac_call.xml", target, caller_port, service=callee, timeout=timeout, name=f"uac-{callee}")
+        r = self.sipp("uac_call_csv.xml", target, caller_port, calls=len(pairs), rate=rate, inf=csv, timeout=timeout,
+                      name=f"uac-{caller_port}")
         uas.proc.wait(timeout=timeout + 5)
-        return r.rc == 0 and uas.proc.returncode == 0, r
+        return r.rc == 0 and r.successful == len(pairs) and uas.proc.returncode == 0, r
 
     @staticmethod
     def acked_registrations(load, before):

@@ -3,7 +3,6 @@ true, the advisory's reRegisterOn=0 world). 1,000 phones register via node A; no
 one of them within 1 s, from the changes A publishes (no lookup per request). 100 of those phones
 then call via B and their calls complete (B accepts them as registered: no 403), and calls from
 the registrar to phones registered via A reach them (the registrar follows A's Path)."""
-import os
 import time
 
 from harness import Harness, free_port, wait_until
@@ -44,27 +43,18 @@ owners = {n["id"]: n["owned"] for n in cl["nodes"]}
 h.check(owners.get("a") == PHONES + 1 and owners.get("b") == 0, "B's /status says A owns every registrant", cl)
 
 # 100 of them call bob via B.
-calls_csv = os.path.join(h.dir, "calls.csv")
-with open(calls_csv, "w") as f:
-    f.write("SEQUENTIAL\n" + "".join(f"u{i};bob\n" for i in range(1, CALLS + 1)))
 regs_before = len(primary.requests("REGISTER"))
-uas = h.sipp_background("uas_answer_many.xml", a.port, bob_port, calls=CALLS, timeout=25, name="bob")
-r = h.sipp("uac_call_csv.xml", b.port, load_port, calls=CALLS, rate=50, inf=calls_csv, timeout=25, name="calls-via-b")
-uas.proc.wait(timeout=40)
-h.check(r.rc == 0 and r.successful == CALLS, f"{CALLS} phones registered via A call via B and every call completes", r)
+ok, r = h.calls(b.port, [(f"u{i}", "bob") for i in range(1, CALLS + 1)], load_port, bob_port, callee_target=a.port,
+                rate=50, timeout=25)
+h.check(ok, f"{CALLS} phones registered via A call via B and every call completes", r)
 invites = [q for q in primary.requests("INVITE") if q["source"].endswith(f":{b.port}")]
 h.check(len(invites) >= CALLS, f"the registrar got their INVITEs from B ({len(invites)})")
 h.check(len(primary.requests("REGISTER")) == regs_before, "no phone had to register via B first")
 h.check(b.metrics().get("switchback_cluster_nodes") == 2, "B's /metrics: switchback_cluster_nodes 2")
 
-# Calls from the registrar towards phones registered via A: bob calls u1..u20 (he is registered).
+# Calls from the registrar towards phones registered via A: bob calls u1..u20 via B.
 INBOUND = 20
-inbound_csv = os.path.join(h.dir, "inbound.csv")
-with open(inbound_csv, "w") as f:
-    f.write("SEQUENTIAL\n" + "".join(f"bob;u{i}\n" for i in range(1, INBOUND + 1)))
-phones = h.sipp_background("uas_answer_many.xml", a.port, load_port, calls=INBOUND, timeout=25, name="phones")
-r = h.sipp("uac_call_csv.xml", b.port, bob_port, calls=INBOUND, rate=20, inf=inbound_csv, timeout=25, name="inbound")
-phones.proc.wait(timeout=40)
-h.check(r.rc == 0 and r.successful == INBOUND and phones.proc.returncode == 0,
-        f"{INBOUND} calls from the registrar to phones registered via A reach them", r)
+ok, r = h.calls(b.port, [("bob", f"u{i}") for i in range(1, INBOUND + 1)], bob_port, load_port, callee_target=a.port,
+                rate=20, timeout=25)
+h.check(ok, f"{INBOUND} calls from the registrar to phones registered via A reach them", r)
 h.finish()

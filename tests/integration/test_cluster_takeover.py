@@ -82,7 +82,7 @@ h.figure(f"kill -9 of A with {taken} registrants: B and C re-registered their sh
          f"{sc['taken_over']}) at {CAP}/s each, done {took:.1f} s after the kill; Redis held {in_redis} keys at the kill")
 
 # Calls to A's phones now reach them through their new owner: alice (via B) calls bob.
-ok, r = h.call(b.port, alice, bob_port, "bob")
+ok, r = h.calls(b.port, [("alice", "bob")], alice, bob_port)
 h.check(ok, "after the takeover a call to bob (registered via A) reaches him", r)
 
 # A comes back: it loads the registrants, owns none of them and re-registers nothing.

@@ -39,4 +39,14 @@ TEST_CASE("a reload applies the policy at once and names what waits for a restar
     CHECK(applied.transport.maxMessageBytes == running.transport.maxMessageBytes);
     CHECK(applied.dns.resolvConf == running.dns.resolvConf);
   }
+  SECTION("the cluster's store and membership wait for a restart") {
+    const Config fresh = loadConfigString(
+        "listen: [\"udp:127.0.0.1:5060\"]\n"
+        "upstreams: [{ name: primary, uri: \"sip:127.0.0.1:5070\" }]\n"
+        "store: { kind: redis }\ncluster: { node_id: b }\n");
+    CHECK(restartOnlyChanges(running, fresh) == std::vector<std::string>{"store", "cluster"});
+    const Config applied = appliedConfig(running, fresh);
+    CHECK(applied.store.kind == StoreConfig::Kind::Sqlite);
+    CHECK_FALSE(applied.cluster.enabled);
+  }
 }
