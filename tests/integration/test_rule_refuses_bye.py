@@ -16,7 +16,10 @@ bob = h.register_phone(sb.port, "bob")
 callee = h.sipp_background("uas_answer_bye.xml", sb.port, bob, timeout=20, name="bob")
 caller = h.sipp_background("uac_long_call.xml", sb.port, alice, service="bob", keys={"caller": "alice"}, timeout=20,
                            extra=("-d", "4000"), name="alice")
-h.require(wait_until(lambda: len(primary.requests("INVITE")) == 1, 5), "the call is set up via the primary")
+# The call is answered and acknowledged before the primary freezes: a 200 OK still in the
+# primary when it froze would come from it after the failover, and end the call then.
+h.require(wait_until(lambda: len(primary.requests("INVITE")) == 1 and len(primary.requests("ACK")) == 1, 5),
+          "the call is set up via the primary (INVITE and ACK through it)")
 os.killpg(primary.process.pid, signal.SIGSTOP)
 h.require(wait_until(lambda: sb.registered_on("alice", "secondary") and sb.registered_on("bob", "secondary"), 3,
                      interval=0.02), "alice and bob failed over to the secondary")
