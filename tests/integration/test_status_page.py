@@ -105,6 +105,8 @@ h.require(wait_until(lambda: not next(n for n in sb.status()["nodes"] if n["name
                      interval=0.05), "the primary is seen down")
 # Early in the wave: a few registrants moved, the rest queued.
 wait_until(lambda: sb.status()["failover"]["reregistration"]["registered"] >= 2, 5)
+# Moves are gathered into events once a second (one event per wave, not one per registrant).
+wait_until(lambda: "failover from 'primary' to 'secondary'" in sb.process.output(), 3)
 page = browse("during", screenshot=True)
 h.check(page.nodes["primary"]["state"] == "down" and "no answer to OPTIONS" in cell(page, "primary", "reason"),
         "during: the primary is shown down, with the reason", page.nodes["primary"])
