@@ -116,6 +116,11 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, const Origin& o
     }
     return;
   }
+  if (const auto kept = completed_.findServer(key, now)) {   // §17.2.2: Completed resends its final
+    wire_.send(kept->to, kept->response);
+    ++stats_.retransmissionsAbsorbed;
+    return;
+  }
   // A BYE ends its dialog whatever its answer, once it has been dealt with: a BYE the
   // onlySignalWithRegistered rule refuses still finds its dialog, so the other end gets its BYE.
   struct ByeAtEnd {
@@ -329,6 +334,7 @@ void ProxyEngine::respondFromContext(Context& ctx, int status, std::string_view 
 
 void ProxyEngine::onTimer(TimePoint now) {
   if (!held_.empty()) releaseHeld(now);
+  completed_.expire(now);
   while (!deadlines_.empty() && deadlines_.top().first <= now) {
     const auto [when, id] = deadlines_.top();
     deadlines_.pop();
@@ -385,8 +391,16 @@ void ProxyEngine::maybeRetire(std::uint64_t id) {
   auto done = [](const auto& tx) {
     return !tx || tx->state() == std::remove_reference_t<decltype(*tx)>::State::Terminated;
   };
-  if (!done(ctx->server) || !done(ctx->client) || !done(ctx->cancel)) return;
-  if (ctx->client && !ctx->finalSent && ctx->server) return;  // still owes the phone a final
+  const bool waitsOnlyForRetransmissions =   // a non-INVITE over UDP after its final: Timers J and K
+      !ctx->isInvite && !ctx->local && ctx->finalSent && !ctx->cancel && ctx->server && !isReliable(ctx->in.transport) &&
+      ctx->server->state() == ServerTransaction::State::Completed && ctx->server->nextDeadline() &&
+      (!ctx->client || ctx->client->state() == ClientTransaction::State::Completed ||
+       ctx->client->state() == ClientTransaction::State::Terminated);
+  if (waitsOnlyForRetransmissions)
+    completed_.add(ctx->serverKey, ctx->client ? ctx->clientKey : std::string(), ctx->in,
+                   ctx->server->lastResponse(), *ctx->server->nextDeadline());
+  else if (!done(ctx->server) || !done(ctx->client) || !done(ctx->cancel)) return;
+  else if (ctx->client && !ctx->finalSent && ctx->server) return;  // still owes the phone a final
   serverIndex_.erase(ctx->serverKey);
   clientIndex_.erase(ctx->clientKey);
   if (!ctx->cancelKey.empty()) clientIndex_.erase(ctx->cancelKey);

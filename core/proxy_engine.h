@@ -2,6 +2,7 @@
 
 #include "core/binding_table.h"
 #include "core/clock.h"
+#include "core/completed_transactions.h"
 #include "core/dialog_event.h"
 #include "core/guard.h"
 #include "core/network.h"
@@ -67,7 +68,7 @@ public:
   /// Fires every transaction timer due at `now`.
   void onTimer(TimePoint now);
 
-  std::size_t activeTransactions() const { return contexts_.size(); }
+  std::size_t activeTransactions() const { return contexts_.size() + completed_.size(); }
   /// Transactions a phone or node still waits on for a final response (not those only absorbing
   /// retransmissions, nor Switchback's own probes and re-registrations).
   std::size_t unfinishedTransactions() const;
@@ -197,6 +198,7 @@ private:
   Guard* guard_ = nullptr;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Context>> contexts_;
+  CompletedTransactions completed_;   // non-INVITE over UDP after their final: Timers J and K
   std::unordered_map<std::string, std::uint64_t> serverIndex_;   // branch|sent-by|method
   std::unordered_map<std::string, std::uint64_t> clientIndex_;   // our branch|method
   using Deadline = std::pair<TimePoint, std::uint64_t>;

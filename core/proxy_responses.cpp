@@ -96,8 +96,13 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
     ++stats_.responsesDropped;
     return;
   }
-  auto it = clientIndex_.find(clientKey(branch, msg.method()));
+  const std::string key = clientKey(branch, msg.method());
+  auto it = clientIndex_.find(key);
   Context* ctx = it == clientIndex_.end() ? nullptr : findContext(it->second);
+  if (ctx == nullptr && completed_.hasClient(key, now)) {   // §17.1.2.2: Completed absorbs it
+    ++stats_.retransmissionsAbsorbed;
+    return;
+  }
   if (ctx == nullptr) return forwardResponseStateless(msg);
 
   const bool isCancelResponse = sip->sip_cseq->cs_method == sip_method_cancel;

@@ -129,6 +129,8 @@ public:
   State state() const { return state_; }
   TxKind kind() const { return kind_; }
   int lastStatus() const { return lastStatus_; }
+  /// The last response sent, as resent for a retransmitted request.
+  const std::string& lastResponse() const { return lastResponse_; }
   /// True once Timer H fired (no ACK) or a transport error was reported.
   bool failed() const { return failed_; }
 

@@ -422,3 +422,36 @@ TEST_CASE("a forged flow token naming a listener we do not have is ignored, not 
             kUpstream);  // transport does not match listener 0 (UDP)
   for (const auto& s : h.wire.take()) CHECK_FALSE(s.flow.transport == Transport::Tcp);
 }
+
+TEST_CASE("a non-INVITE after its final waits out Timers J and K packed: retransmissions still answered", "[proxy]") {
+  Harness h;
+  const std::string reg = req("REGISTER", "sip:example.com", "Contact: <sip:alice@192.168.0.10:5062>\r\nExpires: 3600\r\n");
+  h.receive(reg, kPhone);
+  auto sent = h.wire.take();
+  REQUIRE(sent.size() == 1);
+  h.receive(answer(sent[0].bytes, 200, "OK", "Contact: <sip:alice@192.168.0.10:5062>;expires=3600\r\n"), kUpstream);
+  auto back = h.wire.take();
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].flow == kPhone);
+  CHECK(h.engine.activeTransactions() == 1);   // kept, as a completed transaction
+
+  // The phone did not hear the 200 and sends the REGISTER again: the same 200, nothing upstream.
+  h.advance(5s);
+  h.receive(reg, kPhone);
+  auto again = h.wire.take();
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].flow == kPhone);
+  CHECK(again[0].bytes == back[0].bytes);
+  // The registrar retransmits its 200: absorbed, not forwarded statelessly.
+  h.receive(answer(sent[0].bytes, 200, "OK", "Contact: <sip:alice@192.168.0.10:5062>;expires=3600\r\n"), kUpstream);
+  CHECK(h.wire.take().empty());
+  CHECK(h.stats.retransmissionsAbsorbed == 2);
+
+  // After Timer J (64*T1 = 32 s) it is gone: the same request is a new transaction.
+  h.advance(28s);
+  CHECK(h.engine.activeTransactions() == 0);
+  h.receive(reg, kPhone);
+  auto fresh = h.wire.take();
+  REQUIRE(fresh.size() == 1);
+  CHECK(fresh[0].flow.remote == h.policy.primary.endpoint);
+}
