@@ -409,8 +409,12 @@ UpstreamConfig readUpstream(const Reader& r, const YAML::Node& node, const std::
   return u;
 }
 
+constexpr std::size_t kMaxUpstreams = 1000;
+
 void readUpstreams(const Reader& r, const YAML::Node& root, UpstreamList& out) {
   const YAML::Node ups = r.nonEmptyList(root, "upstreams", "{name, uri}", "upstreams: [{ name: primary, uri: \"sip:127.0.0.1:5070\" }]");
+  if (ups.size() > kMaxUpstreams)   // per-registrant state holds a node's place in 16 bits
+    r.fail(ups, "upstreams", std::to_string(ups.size()) + " nodes; allowed: at most " + std::to_string(kMaxUpstreams));
   Keys names;
   for (std::size_t i = 0; i < ups.size(); ++i) {
     const std::string key = "upstreams[" + std::to_string(i) + "]";

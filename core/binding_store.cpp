@@ -111,8 +111,10 @@ bool readBinding(RecordReader& r, Binding& b, TimePoint steadyNow, std::int64_t 
     std::size_t granted = 0;
     if (!str(name) || !num(n.registered, 0, 1) || !time(n.expires) || !time(n.updated) || !num(granted, 0, 10000))
       return false;
-    for (std::size_t g = 0; g < granted; ++g)
-      if (!str(n.grantedContacts.emplace_back())) return false;
+    std::vector<std::string> contacts(granted);
+    for (auto& g : contacts)
+      if (!str(g)) return false;
+    n.setGranted(contacts);
     b.nodes.emplace(std::move(name), std::move(n));
   }
   return r.done();
@@ -151,8 +153,9 @@ std::string encodeBinding(const Binding& b, TimePoint steadyNow, std::int64_t wa
     w.put(static_cast<std::int64_t>(n.registered));
     w.put(toWall(n.expires, steadyNow, wallNowMs));
     w.put(toWall(n.updated, steadyNow, wallNowMs));
-    w.put(static_cast<std::int64_t>(n.grantedContacts.size()));
-    for (const auto& g : n.grantedContacts) w.put(g);
+    const auto granted = n.granted();
+    w.put(static_cast<std::int64_t>(granted.size()));
+    for (const auto g : granted) w.put(g);
   }
   return w.take();
 }

@@ -137,9 +137,25 @@ void BindingTable::count(Binding& b, int sign) {
   }
 }
 
+std::vector<std::string_view> NodeRegistration::granted() const {
+  std::vector<std::string_view> out;
+  for (std::string_view rest = grantedContacts; !rest.empty();) {
+    const auto end = rest.find('\n');
+    out.push_back(rest.substr(0, end));
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  }
+  return out;
+}
+
+void NodeRegistration::setGranted(const std::vector<std::string>& contacts) {
+  grantedContacts.clear();
+  for (const auto& c : contacts) grantedContacts.append(grantedContacts.empty() ? "" : "\n").append(c);
+  grantedContacts.shrink_to_fit();
+}
+
 void BindingTable::forget(Map::iterator it) {
   due_.remove(&it->second);
-  const std::string aor = it->first;
+  const std::string aor = it->second.aor;
   bindings_.erase(it);
   if (removedObserver_) removedObserver_(aor);
 }
@@ -152,8 +168,9 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
     const bool anyAdded = std::any_of(outcome.contacts.begin(), outcome.contacts.end(),
                                       [](const auto& c) { return c.expiresSeconds > 0; });
     if (!anyAdded) return;
-    it = bindings_.emplace(outcome.aor, Binding{}).first;
+    it = bindings_.try_emplace(AorKey{outcome.aor}).first;
     it->second.aor = outcome.aor;
+    it->first.aor = it->second.aor;
   }
   Binding& b = it->second;
   count(b, -1);
@@ -186,7 +203,7 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
   NodeRegistration& node = b.nodes[outcome.node];
   node.registered = true;
   node.updated = now;
-  node.grantedContacts = outcome.grantedContacts;
+  node.setGranted(outcome.grantedContacts);
   node.expires = now;  // what the node granted, which may outlast what the phone was told
   for (const auto& c : outcome.contacts) node.expires = std::max(node.expires, now + Seconds(c.expiresSeconds));
   count(b, +1);
@@ -196,7 +213,7 @@ void BindingTable::apply(const RegisterOutcome& outcome, TimePoint now) {
 
 std::vector<std::string> BindingTable::removeFlow(std::string_view aor, const Flow& flow) {
   std::vector<std::string> removed;
-  auto it = bindings_.find(std::string(aor));
+  auto it = bindings_.find(aor);
   if (it == bindings_.end()) return removed;
   Binding& b = it->second;
   count(b, -1);
@@ -205,26 +222,26 @@ std::vector<std::string> BindingTable::removeFlow(std::string_view aor, const Fl
     if (same) removed.push_back(c.uri);
     return same;
   });
-  if (!removed.empty()) changed(it->first);
+  if (!removed.empty()) changed(it->second.aor);
   if (b.contacts.empty()) forget(it);
   else count(b, +1);
   return removed;
 }
 
 const Binding* BindingTable::find(std::string_view aor) const {
-  auto it = bindings_.find(std::string(aor));
+  auto it = bindings_.find(aor);
   return it == bindings_.end() ? nullptr : &it->second;
 }
 
 void BindingTable::invalidate(std::string_view aor, std::string_view node) {
-  auto it = bindings_.find(std::string(aor));
+  auto it = bindings_.find(aor);
   if (it == bindings_.end()) return;
   auto n = it->second.nodes.find(node);
   if (n == it->second.nodes.end() || !n->second.registered) return;
   count(it->second, -1);
   n->second.registered = false;
   count(it->second, +1);
-  changed(it->first);
+  changed(it->second.aor);
 }
 
 void BindingTable::restore(Binding b) {
@@ -236,10 +253,19 @@ void BindingTable::restore(Binding b) {
     due_.remove(&it->second);
     it->second = std::move(b);
   } else {
-    std::string aor = b.aor;
-    it = bindings_.emplace(std::move(aor), std::move(b)).first;
+    const std::string aor = b.aor;
+    it = bindings_.try_emplace(AorKey{aor}, std::move(b)).first;
   }
+  it->first.aor = it->second.aor;
   count(it->second, +1);
+}
+
+bool BindingTable::erase(std::string_view aor) {
+  auto it = bindings_.find(aor);
+  if (it == bindings_.end()) return false;
+  count(it->second, -1);   // the counters, the address index and the expiry heap let go of it too
+  forget(it);
+  return true;
 }
 
 std::vector<std::string> BindingTable::takeChanged(std::size_t max) {

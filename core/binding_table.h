@@ -34,7 +34,10 @@ struct NodeRegistration {
   bool registered = false;
   TimePoint expires;
   TimePoint updated;
-  std::vector<std::string> grantedContacts;  // Contact values in the 2xx, as the node wrote them
+  /// Contact values in the 2xx, as the node wrote them, one per line (one string, not one each).
+  std::string grantedContacts;
+  std::vector<std::string_view> granted() const;
+  void setGranted(const std::vector<std::string>& contacts);
 };
 
 struct Binding {
@@ -106,7 +109,7 @@ public:
   /// A binding read back from the store (at start, or a cluster peer's change): not a change.
   void restore(Binding b);
   /// A cluster peer removed the registrant: gone here too, not a change of ours.
-  bool erase(std::string_view aor) { return bindings_.erase(std::string(aor)) > 0; }
+  bool erase(std::string_view aor);
 
   /// Removes the contacts of `aor` registered from `flow` (whatever its TCP connection id),
   /// and the registrant with them if none is left. Returns the URIs removed.
@@ -153,9 +156,26 @@ public:
   }
 
 private:
-  using Map = std::unordered_map<std::string, Binding>;
-  void changed(const std::string& aor) {
-    if (tracking_) changed_.insert(aor);
+  /// The table's key is the registrant's own `aor`, not a copy: the view is pointed at the
+  /// Binding's string once it is in the table (a node never moves), and again whenever that
+  /// Binding is assigned.
+  struct AorKey {
+    mutable std::string_view aor;
+  };
+  struct AorHash {   // not noexcept: so libstdc++ keeps each hash in its node, as for std::string keys
+    using is_transparent = void;
+    std::size_t operator()(std::string_view aor) const { return std::hash<std::string_view>{}(aor); }
+    std::size_t operator()(const AorKey& k) const { return (*this)(k.aor); }
+  };
+  struct AorEqual {
+    using is_transparent = void;
+    static std::string_view view(const AorKey& k) { return k.aor; }
+    static std::string_view view(std::string_view aor) { return aor; }
+    template <typename A, typename B> bool operator()(const A& a, const B& b) const { return view(a) == view(b); }
+  };
+  using Map = std::unordered_map<AorKey, Binding, AorHash, AorEqual>;
+  void changed(std::string_view aor) {
+    if (tracking_) changed_.emplace(aor);
   }
   /// Every change to a binding goes between count(b, -1) and count(b, +1): the counters, the
   /// phone-address index and the expiry heap follow it.

@@ -1,9 +1,37 @@
 #include "proxy/status.h"
 
 #include <cstdio>
+#include <malloc.h>
 #include <map>
+#include <unistd.h>
 
 namespace switchback {
+
+namespace {
+
+/// The process's resident memory, and the heap as malloc counts it: in use, and free but held
+/// (what a storm left scattered). Read when asked, not kept.
+struct ProcessMemory {
+  std::uint64_t resident = 0, heapInUse = 0, heapFree = 0;
+};
+
+ProcessMemory processMemory() {
+  ProcessMemory m;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    unsigned long long size = 0, resident = 0;
+    if (std::fscanf(f, "%llu %llu", &size, &resident) == 2)
+      m.resident = resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+    std::fclose(f);
+  }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  const struct mallinfo2 mi = mallinfo2();
+  m.heapInUse = mi.uordblks + mi.hblkhd;
+  m.heapFree = mi.fordblks;
+#endif
+  return m;
+}
+
+} // namespace
 
 std::string jsonEscape(std::string_view s) {
   std::string out;
@@ -129,6 +157,10 @@ std::string renderStatusJson(const StatusView& v) {
                                              ",\"errors\":" + std::to_string(v.app.store->errors) +
                                              ",\"queued_batches\":" + std::to_string(v.app.store->queued) + "}"
                                        : std::string("null"));
+  const ProcessMemory mem = processMemory();
+  out += ",\"memory\":{\"resident_bytes\":" + std::to_string(mem.resident) +
+         ",\"heap_in_use_bytes\":" + std::to_string(mem.heapInUse) +
+         ",\"heap_free_bytes\":" + std::to_string(mem.heapFree) + "}";
   out += "},\"transactions\":" + std::to_string(v.transactions) +
          ",\"tcp_connections\":" + std::to_string(v.tcpConnections) +
          ",\"counters\":{\"messages_in\":" + std::to_string(s.messagesIn) +
@@ -164,8 +196,8 @@ std::string renderBindingJson(const StatusView& v, std::string_view aor) {
     first = false;
     out += jsonEscape(name) + ":{\"registered\":" + (reg.registered ? "true" : "false") +
            ",\"expires_in\":" + std::to_string(secondsUntil(reg.expires, v.now)) + ",\"granted\":[";
-    for (std::size_t i = 0; i < reg.grantedContacts.size(); ++i)
-      out += (i ? "," : "") + jsonEscape(reg.grantedContacts[i]);
+    const auto granted = reg.granted();
+    for (std::size_t i = 0; i < granted.size(); ++i) out += (i ? "," : "") + jsonEscape(granted[i]);
     out += "]}";
   }
   out += "},\"last_registered_by\":" + jsonEscape(registeredByName(b->lastRegisteredBy));
@@ -183,6 +215,10 @@ std::string renderMetrics(const StatusView& v) {
   };
   auto counter = [&](std::string_view name, std::string_view help, std::uint64_t v) { metric("counter", name, help, v); };
   auto gauge = [&](std::string_view name, std::string_view help, std::uint64_t v) { metric("gauge", name, help, v); };
+  const ProcessMemory mem = processMemory();
+  gauge("switchback_resident_memory_bytes", "Resident memory of the process", mem.resident);
+  gauge("switchback_heap_in_use_bytes", "Heap memory in use (malloc)", mem.heapInUse);
+  gauge("switchback_heap_free_bytes", "Heap memory free but held by malloc", mem.heapFree);
   counter("switchback_messages_received_total", "SIP messages received", s.messagesIn);
   counter("switchback_messages_sent_total", "SIP messages sent", s.messagesOut);
   counter("switchback_parse_errors_total", "Messages dropped as unparseable, with NUL bytes or too large", s.parseErrors);

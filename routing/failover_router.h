@@ -111,7 +111,7 @@ public:
 private:
   struct Registrant {
     RegistrantState state;
-    std::optional<std::size_t> pendingNode;   // waiting for a registration there before signaling
+    NodeIndex pendingNode;                    // waiting for a registration there before signaling
   };
 
   struct EdgeWork {

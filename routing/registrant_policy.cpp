@@ -42,7 +42,7 @@ std::optional<std::size_t> RegistrantPolicy::preferredNode(const FailoverSetting
   if (!st.current || *st.current >= nodes.size() || !nodes[*st.current].usable) return best;  // failover
   if (*st.current <= *best) return st.current;
   // … and go back to a higher-priority node only when failback is due.
-  return timedFailbackDue(s, st, nodes, now) ? best : st.current;
+  return timedFailbackDue(s, st, nodes, now) ? best : std::optional<std::size_t>(st.current);
 }
 
 RegistrantPolicy::Choice RegistrantPolicy::forNewDialog(const FailoverSettings& s, const RegistrantState& st,

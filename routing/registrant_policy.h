@@ -4,6 +4,7 @@
 #include "routing/failover_config.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -17,14 +18,17 @@ struct NodeView {
   std::optional<Seconds> dnsTtl;              // TTL of the node's DNS record, when it has one
 };
 
+/// A node's place in the priority order, in per-registrant state (small: one per registrant).
+using NodeIndex = std::optional<std::uint16_t>;
+
 /// Per-registrant failover state (the advisory's "current working server").
 struct RegistrantState {
-  std::optional<std::size_t> current;         // the node that processed the last successful transaction
+  NodeIndex current;                          // the node that processed the last successful transaction
   TimePoint failedOverAt{};                   // when `current` last moved to a lower-priority node
   int activeDialogs = 0;                      // calls in progress: failback waits while busy
   // The node it failed over from: onlySignalWithRegistered refuses it until failback to it is
   // attempted or another failover occurs (a node that never failed is not refused).
-  std::optional<std::size_t> failedNode;
+  NodeIndex failedNode;
 };
 
 /// The advisory's Table 1 as pure decisions. Nodes are in priority order: 0 is the primary.

@@ -426,15 +426,19 @@ def memory_phase(bench, args, reg_rate):
                           extra_yaml="nat: { keepalive_interval_s: 25, keepalive_method: crlf }\n")
     time.sleep(1)
     rss0 = rss_kib(sb.process.pid)
+    heap0 = sb.status()["process"]["memory"]["heap_in_use_bytes"]
     pools = user_pools(bench, "m", count, args.sipp)
     ok, failed, wall = register_all(bench, sb.port, pools, reg_rate, timeout=count / reg_rate + 60)
     st, registrants, rss1, per = settled_memory(sb, rss0)
     result = {"bindings": registrants, "rss_none_kib": rss0, "rss_full_kib": rss1,
               "bytes_per_binding": round(per) if per else None, "register_wall_s": round(wall, 1),
-              "register_failed": failed, "rate": reg_rate, "transactions_left": st["transactions"]}
+              "register_failed": failed, "rate": reg_rate, "transactions_left": st["transactions"],
+              "heap_in_use_per_binding": round((st["process"]["memory"]["heap_in_use_bytes"] - heap0) / registrants)
+              if registrants else None}
     print(f"  {registrants} bindings ({failed} registrations failed, {wall:.1f} s at {reg_rate}/s; "
           f"{st['transactions']} transactions left): RSS {rss0} KiB -> {rss1} KiB = "
-          f"{result['bytes_per_binding']} bytes per binding", flush=True)
+          f"{result['bytes_per_binding']} bytes per binding (of which in use on the heap: "
+          f"{result['heap_in_use_per_binding']})", flush=True)
     sb.process.stop()
     registrar.process.stop()
     return result

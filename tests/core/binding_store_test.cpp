@@ -21,7 +21,7 @@ Binding sample(TimePoint now) {
   b.contacts.push_back({"sip:u1@[::1]:5064;transport=tcp", now + 300s, "", std::nullopt,
                         Flow{Transport::Tcp, 2, test::ep("::1", 40002), 17}});
   b.nodes["primary"] = NodeRegistration{false, now - 5s, now - 100s, {"<sip:u1@10.0.0.1:5062>;expires=3600"}};
-  b.nodes["secondary"] = NodeRegistration{true, now + 3600s, now, {"<a>", "<b>"}};
+  b.nodes["secondary"] = NodeRegistration{true, now + 3600s, now, "<a>\n<b>"};
   return b;
 }
 
@@ -52,7 +52,7 @@ TEST_CASE("a stored binding reads back the same after a restart (new steady cloc
   CHECK_FALSE(back->nodes.at("primary").registered);
   CHECK(back->nodes.at("secondary").registered);
   CHECK(back->nodes.at("secondary").expires == after + 3570s);
-  CHECK(back->nodes.at("secondary").grantedContacts == std::vector<std::string>{"<a>", "<b>"});
+  CHECK(back->nodes.at("secondary").granted() == std::vector<std::string_view>{"<a>", "<b>"});
 }
 
 TEST_CASE("a damaged or foreign record is skipped, never thrown", "[store]") {

@@ -217,3 +217,51 @@ TEST_CASE("a walk in slices visits every registrant once, and none is missed whe
   CHECK(once.size() == t.size());
   CHECK(std::all_of(once.begin(), once.end(), [](const auto& e) { return e.second == 1; }));
 }
+
+TEST_CASE("a registrant a cluster peer removed leaves the counters, the address index and the expiry heap", "[bindings]") {
+  BindingTable t;
+  const TimePoint t0{};
+  Binding b;
+  b.aor = "sip:u1@example.com";
+  b.contacts.push_back(ContactBinding{"sip:u1@10.0.0.1:5062", t0 + 60s, "", std::nullopt,
+                                      Flow{Transport::Udp, 0, test::ep("10.0.0.1", 40000), 0}});
+  b.nodes["primary"] = NodeRegistration{true, t0 + 60s, t0, ""};
+  t.restore(b);
+  REQUIRE(t.contactCount() == 1);
+  REQUIRE(t.erase("sip:u1@example.com"));
+  CHECK(t.find("sip:u1@example.com") == nullptr);
+  CHECK(t.contactCount() == 0);
+  CHECK_FALSE(t.hasPhoneAt(test::ep("10.0.0.1", 40000)));
+  CHECK(t.nodeCounts().at("primary").registered == 0);
+  // Nothing of it is left in the expiry heap to fall due later.
+  t.apply(outcome("sip:u1@10.0.0.2:5062", 30), t0);
+  CHECK(t.purgeExpired(t0 + 61s) == 1);
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("the table's keys are the registrants' own AORs, short and long, through growth and churn", "[bindings]") {
+  BindingTable t;
+  const TimePoint t0{};
+  for (int i = 0; i < 5000; ++i) {   // "sip:x1@e.c" fits in a string's own buffer; the long ones do not
+    RegisterOutcome o = outcome("sip:u@10.0.0.1:5062", 60 + static_cast<std::uint32_t>(i % 7));
+    o.aor = i % 2 ? "sip:x" + std::to_string(i) + "@e.c" : "sip:a-much-longer-user-name-" + std::to_string(i) + "@example.com";
+    t.apply(o, t0);
+    if (i % 3 == 0) {   // a refresh replaces the kept strings
+      o.callId = "another-call-id-long-enough-to-live-on-the-heap-" + std::to_string(i);
+      t.apply(o, t0 + 1s);
+    }
+  }
+  REQUIRE(t.size() == 5000);
+  for (int i = 0; i < 5000; i += 7) {
+    const std::string aor = i % 2 ? "sip:x" + std::to_string(i) + "@e.c" : "sip:a-much-longer-user-name-" + std::to_string(i) + "@example.com";
+    const Binding* b = t.find(aor);
+    REQUIRE(b);
+    CHECK(b->aor == aor);
+  }
+  CHECK(t.purgeExpired(t0 + 63s) > 0);   // those granted 60-62 s go; the rest stay findable
+  std::size_t left = 0;
+  t.forEach([&](const Binding& b) { left += t.find(b.aor) == &b ? 1 : 0; });
+  CHECK(left == t.size());
+  CHECK(t.purgeExpired(t0 + 100s) > 0);
+  CHECK(t.size() == 0);
+}
