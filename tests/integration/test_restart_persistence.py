@@ -48,8 +48,11 @@ log = sb.process.output()
 h.check("restored" in log, "the restart logs what it restored", log[-1500:])
 
 missing = [u for u in acked if sb.binding(f"sip:{u}@example.com") is None]
-before_flush = [u for u in missing if acked[u] < killed_at - (FLUSH_MS + 50) / 1000]
-h.check(not before_flush, f"every registration acknowledged more than {FLUSH_MS + 50} ms before the kill is back",
+# The loss window is the flush interval plus the time the batch under way takes to commit: a few
+# ms alone, but 91 ms once under ASan with a benchmark on the same two cores (CI, 2026-12-03).
+COMMIT_MS = 150
+before_flush = [u for u in missing if acked[u] < killed_at - (FLUSH_MS + COMMIT_MS) / 1000]
+h.check(not before_flush, f"every registration acknowledged more than {FLUSH_MS + COMMIT_MS} ms before the kill is back",
         before_flush[:10])
 window = max((killed_at - acked[u] for u in missing), default=0)
 h.figure(f"kill -9 after {len(acked)} acknowledged registrations: {restored} registrants restored "
