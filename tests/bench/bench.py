@@ -520,6 +520,53 @@ def table(results):
     return "\n".join(lines)
 
 
+def goals(results):
+    """Each figure the scale issue (14) sets a goal for, against it: the CPU ratio Kamailio ÷
+    Switchback per unit of work at 500/s, 2,000/s and each side's peak (a ratio only where both
+    held the rate), memory per binding at 100,000, and the million's figures."""
+    rows = ["| figure | measured | goal | |", "| --- | --- | --- | --- |"]
+
+    def add(name, value, goal, met, unit=""):
+        shown = "n/a" if value is None else (f"{value:,.2f}" if isinstance(value, float) else f"{value:,}") + unit
+        rows.append(f"| {name} | {shown} | {goal} | {'n/a' if value is None else 'met' if met else 'MISSED'} |")
+
+    steps = results.get("steps", [])
+    for kind, what in (("reg", "registrations"), ("call", "calls")):
+        if not any(x["kind"] == kind for x in steps):
+            continue
+        passed = {side: {x["rate"]: x for x in steps if x["kind"] == kind and x["side"] == side and x["passed"]}
+                  for side in ("sb", "ka")}
+        both = sorted(set(passed["sb"]) & set(passed["ka"]))
+        rates = [(r, f"{r:,}/s") for r in (500, 1000, 2000) if r in both]
+        if both and both[-1] not in (500, 1000, 2000):
+            rates.append((both[-1], f"{both[-1]:,}/s (the highest both held)"))
+        for r, label in rates:
+            q = passed["ka"][r]["proxy_cpu_per_1000"] / passed["sb"][r]["proxy_cpu_per_1000"]
+            add(f"{what}: Kamailio ÷ Switchback CPU per 1,000 at {label}", q, "≥ 2", q >= 2)
+        for r in (500, 2000):
+            if r not in both:
+                add(f"{what}: Kamailio ÷ Switchback CPU per 1,000 at {r:,}/s (not held by both)", None, "≥ 2", False)
+        sb, ka = best(steps, kind, "sb"), best(steps, kind, "ka")
+        if sb and ka:
+            q = ka["proxy_cpu_per_1000"] / sb["proxy_cpu_per_1000"]
+            add(f"{what}: Kamailio ÷ Switchback CPU per 1,000 at the peaks ({ka['rate']:,} and {sb['rate']:,}/s)",
+                q, "≥ 2", q >= 2)
+    mem = results.get("memory")
+    if mem:
+        add(f"memory per binding at {mem['bindings']:,} (RSS)", mem["bytes_per_binding"], "≤ 1,500 bytes",
+            mem["bytes_per_binding"] is not None and mem["bytes_per_binding"] <= 1500, " bytes")
+    mil = results.get("million")
+    if mil:
+        add(f"{mil.get('count', 0):,} bindings: memory per binding (RSS)", mil.get("bytes_per_binding"), "≤ 1,500 bytes",
+            (mil.get("bytes_per_binding") or 1e9) <= 1500, " bytes")
+        add("idle CPU with them", mil.get("idle_cpu_percent"), "≤ 2 % of a core",
+            (mil.get("idle_cpu_percent") or 1e9) <= 2, " %")
+        add("OPTIONS answer time during the failover of all, p99", mil.get("options_p99_ms"), "< 10 ms",
+            (mil.get("options_p99_ms") or 1e9) < 10, " ms")
+        add("restart from the store", mil.get("restore_ms"), "< 10,000 ms", (mil.get("restore_ms") or 1e9) < 10000, " ms")
+    return "\n".join(rows)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--switchback", required=True, help="path to the switchback binary (a Release build)")
@@ -631,6 +678,10 @@ def main():
           f"Kamailio proxy with {args.kamailio_children} UDP workers; total {results['wall_s']} s.")
     print()
     print(table(results))
+    print()
+    print("Issue 14's goals, each against this run's figure:")
+    print()
+    print(goals(results))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
