@@ -1,6 +1,7 @@
 #include "routing/failover_router.h"
 
 #include <algorithm>
+#include <limits>
 
 #include <spdlog/spdlog.h>
 
@@ -31,9 +32,44 @@ void FailoverRouter::setCurrent(std::string_view aor, Registrant& r, std::option
     if (*node >= signaling_.size()) signaling_.resize(*node + 1);
     ++signaling_[*node];
   }
-  if (sweeping_) retouched_.emplace_back(aor);  // everySecond walks the set: it is updated after
-  else if (node && *node != 0) awayFromPrimary_.emplace(aor);
-  else awayFromPrimary_.erase(std::string(aor));
+  if (node && *node != 0) queueCheck(aor, r, 1);  // looked at next second, which finds when it is due
+}
+
+std::uint32_t FailoverRouter::secondOf(TimePoint t) {
+  const auto s = std::chrono::ceil<Seconds>(t.time_since_epoch()).count();
+  return static_cast<std::uint32_t>(std::clamp<std::int64_t>(s, 1, std::numeric_limits<std::uint32_t>::max()));
+}
+
+void FailoverRouter::queueCheck(std::string_view aor, Registrant& r, std::uint32_t second) {
+  if (r.checkAt != 0 && r.checkAt <= second) return;  // an earlier one is queued: it finds the next
+  r.checkAt = second;
+  checks_.emplace_back(second, aor);
+  std::push_heap(checks_.begin(), checks_.end(), std::greater<>{});
+}
+
+TimePoint FailoverRouter::nextCheck(const std::string& aor, const Registrant& r, TimePoint now) const {
+  const TimePoint soon = now + kRecheckWhileWaiting;
+  if (r.state.activeDialogs > 0) return now + Seconds(1);  // in a call: it fails back once the call ends
+  if (r.pendingNode) return soon;
+  TimePoint due = now + kCheckAtLeastEvery;
+  if (ownedHere_ && !ownedHere_(aor)) return due;  // its owner checks it, unless it comes here
+  const std::size_t current = *r.state.current;
+  if (current >= nodes_.nodes().size()) return due;
+  const UpstreamNode& node = nodes_.nodes()[current];
+  if (const Binding* b = bindings_.find(aor)) {
+    auto it = b->nodes.find(node.name);
+    if (it != b->nodes.end() && it->second.registered && it->second.expires > now)
+      due = std::min(due, it->second.expires - RegistrantPolicy::kRenewBefore);
+  }
+  const FailoverSettings s = settingsFor(aor);
+  if (s.failBackMode == FailBackMode::Duration && s.failBackTimeout > 0)
+    due = std::min(due, r.state.failedOverAt + Seconds(effectiveFailBackTimeout(s.failBackTimeout)));
+  if (s.failBackMode == FailBackMode::DnsTtl) {
+    auto ttl = node.dnsTtl;
+    if (!ttl && node.dnsTarget.empty()) ttl = config_.ipLiteralDnsTtl;
+    if (ttl) due = std::min(due, r.state.failedOverAt + *ttl);
+  }
+  return std::max(due, due <= now ? soon : now + Seconds(1));
 }
 
 void FailoverRouter::setReregistrar(Reregistrar* r) {
@@ -135,6 +171,9 @@ void FailoverRouter::logMoves(TimePoint now) {
 void FailoverRouter::reconfigure(const RoutingConfig& config) {
   config_ = config;
   dialogs_.setLifetime(config.sbc.dialogLifetime);
+  // New failBack settings: every registrant away from the primary finds its due time again.
+  for (auto& [aor, r] : registrants_)
+    if (r.state.current && *r.state.current != 0) queueCheck(aor, r, 1);
 }
 
 void FailoverRouter::remap(const NodeTable::Remap& remap) {
@@ -144,14 +183,13 @@ void FailoverRouter::remap(const NodeTable::Remap& remap) {
   };
   // A registrant whose node is gone finds its node again from its bindings on its next request.
   signaling_.assign(nodes_.nodes().size(), 0);
-  awayFromPrimary_.clear();
   for (auto& [aor, r] : registrants_) {
     r.state.current = moved(r.state.current);
     setPending(r, moved(r.pendingNode));
     if (!r.state.current) continue;
     if (*r.state.current >= signaling_.size()) signaling_.resize(*r.state.current + 1);
     ++signaling_[*r.state.current];
-    if (*r.state.current != 0) awayFromPrimary_.insert(aor);
+    if (*r.state.current != 0) queueCheck(aor, r, 1);
   }
   std::erase_if(edges_, [&](EdgeWork& w) {
     const auto node = moved(w.node);
@@ -350,7 +388,7 @@ void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge
   if (edge.nowUp && !reregistrar_) return;
   if (!edge.nowUp) {  // room for everyone to move at once: no rehash of a large set on the way
     registrants_.reserve(bindings_.size());
-    awayFromPrimary_.reserve(bindings_.size());
+    checks_.reserve(bindings_.size());
   }
   edges_.push_back(EdgeWork{node.index, node.name, edge.nowUp, edge.reason, {}, 0, 0});
   continueEdges(now);
@@ -436,27 +474,25 @@ void FailoverRouter::everySecond(TimePoint now) {
   logMoves(now);
   dialogs_.expire(now);
   forgetIdle();
-  // Only registrants away from the primary can fail back or need a renewal where they are; at
-  // most kFailbackChecksPerSecond of them a second, from where the last second stopped (after a
-  // failover of a million, each is looked at every 100 s instead of the loop stalling each second).
-  sweeping_ = true;
-  if (sweep_.buckets != awayFromPrimary_.bucket_count()) sweep_ = {0, awayFromPrimary_.bucket_count()};
-  const std::size_t first = sweep_.bucket;
-  for (std::size_t checked = 0; checked < kFailbackChecksPerSecond && !awayFromPrimary_.empty();) {
-    for (auto a = awayFromPrimary_.begin(sweep_.bucket); a != awayFromPrimary_.end(sweep_.bucket); ++a, ++checked) {
-      auto it = registrants_.find(*a);
-      if (it == registrants_.end()) retouched_.push_back(*a);
-      else failBackDue(*a, it->second, now);
-    }
-    if (++sweep_.bucket == sweep_.buckets) sweep_.bucket = 0;
-    if (sweep_.bucket == first) break;  // every one of them this second
-  }
-  sweeping_ = false;
-  for (const auto& aor : std::exchange(retouched_, {})) {
+  // Only registrants away from the primary can fail back or need a renewal where they are: the
+  // checks that fell due, at most kFailbackChecksPerSecond a second (after a failover of a
+  // million whose failback falls due at once, they are worked through at that pace).
+  const std::uint32_t second = secondOf(now);
+  for (std::size_t popped = 0; !checks_.empty() && checks_.front().first <= second && popped < kFailbackChecksPerSecond;
+       ++popped) {
+    std::pop_heap(checks_.begin(), checks_.end(), std::greater<>{});
+    const auto [at, aor] = std::move(checks_.back());
+    checks_.pop_back();
     auto it = registrants_.find(aor);
-    if (it != registrants_.end() && it->second.state.current && *it->second.state.current != 0) awayFromPrimary_.insert(aor);
-    else awayFromPrimary_.erase(aor);
+    if (it == registrants_.end() || it->second.checkAt != at) continue;  // forgotten, or superseded
+    Registrant& r = it->second;
+    r.checkAt = 0;
+    if (!r.state.current || *r.state.current == 0) continue;
+    ++failbackChecks_;
+    failBackDue(aor, r, now);
+    if (r.state.current && *r.state.current != 0) queueCheck(aor, r, secondOf(nextCheck(aor, r, now)));
   }
+  if (checks_.empty()) checks_.shrink_to_fit();   // a failover's worth of them, given back
 }
 
 void FailoverRouter::failBackDue(const std::string& aor, Registrant& r, TimePoint now) {

@@ -76,15 +76,22 @@ public:
   /// million).
   bool continueEdges(TimePoint now);
   static constexpr std::size_t kEdgeSlice = 64;
-  /// Once a second: timed failback (DNSTTL, duration), retried every second while busy. Looks
-  /// only at registrants away from the primary and at those that may be forgotten.
+  /// Once a second: the failback checks that fell due (timed failback by DNSTTL or duration, a
+  /// renewal where the registrant is), at most kFailbackChecksPerSecond of them, and the
+  /// registrants that may be forgotten. A registrant away from the primary has one check queued
+  /// for when something about it falls due (at least every kCheckAtLeastEvery), so the cost of
+  /// a second follows what falls due in it, not how many are away.
   void everySecond(TimePoint now);
   static constexpr std::size_t kFailbackChecksPerSecond = 10000;
+  static constexpr Seconds kCheckAtLeastEvery{300};   // a DNS TTL or a reload may have moved a due time
+  static constexpr Seconds kRecheckWhileWaiting{5};   // pending, or due with nowhere better to go (in a call: 1 s)
   /// Registrants whose signaling goes to node `node` now (a counter).
   std::size_t signalingOn(std::size_t node) const { return node < signaling_.size() ? signaling_[node] : 0; }
 
   FailoverSettings settingsFor(std::string_view aor) const;
   std::size_t pendingCount() const { return pending_; }
+  /// Failback checks made (everySecond's work, for the tests' and the benchmark's eyes).
+  std::uint64_t failbackChecks() const { return failbackChecks_; }
   std::uint64_t failovers() const { return failovers_; }
   std::uint64_t failbacks() const { return failbacks_; }
   /// By reason: "node down", "registered elsewhere"; failbacks by failBack.mode.
@@ -112,7 +119,11 @@ private:
   struct Registrant {
     RegistrantState state;
     NodeIndex pendingNode;                    // waiting for a registration there before signaling
+    std::uint32_t checkAt = 0;                // its queued failback check, in whole seconds (0: none)
   };
+  /// Failback checks by due second, earliest first; one whose second is not its registrant's
+  /// checkAt was superseded by an earlier one and is dropped when it comes up.
+  using Check = std::pair<std::uint32_t, std::string>;
 
   struct EdgeWork {
     std::size_t node;
@@ -129,6 +140,9 @@ private:
   void nodeUp(const Binding& b, const EdgeWork& work, TimePoint now);
   void setPending(Registrant& r, std::optional<std::size_t> node);
   void failBackDue(const std::string& aor, Registrant& r, TimePoint now);
+  void queueCheck(std::string_view aor, Registrant& r, std::uint32_t second);
+  TimePoint nextCheck(const std::string& aor, const Registrant& r, TimePoint now) const;
+  static std::uint32_t secondOf(TimePoint t);
   void forgetIdle();
   std::vector<NodeView> views(std::string_view aor, TimePoint now) const;
   std::optional<std::size_t> indexOf(std::string_view node) const;
@@ -155,10 +169,8 @@ private:
   BindingTable& bindings_;
   Reregistrar* reregistrar_ = nullptr;
   std::unordered_map<std::string, Registrant> registrants_;
-  std::unordered_set<std::string> awayFromPrimary_;   // current node set and not the primary
-  bool sweeping_ = false;                              // everySecond walks awayFromPrimary_
-  BindingTable::SliceCursor sweep_;                    // where its walk stopped
-  std::vector<std::string> retouched_;                 // whose place in it changed meanwhile
+  std::vector<Check> checks_;                          // a min-heap (std::push_heap, std::greater)
+  std::uint64_t failbackChecks_ = 0;
   std::unordered_set<std::string> forgettable_;        // registrants seen without a binding
   std::vector<std::size_t> signaling_;                 // registrants per current node
   std::deque<EdgeWork> edges_;

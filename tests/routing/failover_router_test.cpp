@@ -217,3 +217,21 @@ TEST_CASE("failback checks are bounded per second and carry on where the last se
   f.router.everySecond(f.t0 + 63s);
   CHECK(f.router.signalingOn(0) == total);
 }
+
+TEST_CASE("failback checks are keyed by when they fall due: a quiet second costs none", "[failover_router]") {
+  Fixture f;   // failBack.mode duration, 60 s
+  f.registerMany("w", 3000);
+  const std::size_t total = 3000 + 2;
+  f.failOver(f.t0 + 1s);
+  while (f.router.continueEdges(f.t0 + 1s)) {}
+  REQUIRE(f.router.signalingOn(1) == total);
+  f.router.everySecond(f.t0 + 2s);   // each looked at once, to find when its failback is due
+  const auto first = f.router.failbackChecks();
+  CHECK(first == total);
+  for (int s = 3; s <= 60; ++s) f.router.everySecond(f.t0 + std::chrono::seconds(s));
+  CHECK(f.router.failbackChecks() == first);   // 58 seconds, nothing due: no work
+  CHECK(f.router.signalingOn(1) == total);
+  f.router.everySecond(f.t0 + 61s);            // failed over at 1 s + 60 s
+  CHECK(f.router.signalingOn(0) == total);
+  CHECK(f.router.failbackChecks() == first + total);
+}
