@@ -96,8 +96,7 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
     ++stats_.responsesDropped;
     return;
   }
-  auto it = clientIndex_.find(clientKey(branch, msg.method()));
-  Context* ctx = it == clientIndex_.end() ? nullptr : findContext(it->second);
+  Context* ctx = findClient(branch, msg.method());
   if (ctx == nullptr) return forwardResponseStateless(msg);
 
   const bool isCancelResponse = sip->sip_cseq->cs_method == sip_method_cancel;
