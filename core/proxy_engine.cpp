@@ -182,13 +182,14 @@ void ProxyEngine::proxyRequest(SipMessage& msg, const Flow& in, const Origin& or
   Context& c = *ctx;
   contexts_.emplace(id, std::move(ctx));
   serverIndex_[c.serverKey] = id;
+  // The send functions name their context, not copies of its flows: small enough for
+  // std::function to hold without an allocation (the transactions live inside the context).
   c.server.emplace(kind, isReliable(in.transport), config_.timers, now,
-                   [this, in](std::string_view b) { wire_.send(in, b); });
+                   [this, &c](std::string_view b) { wire_.send(c.in, b); });
   if (isInvite) c.server->respond(100, std::move(trying), now);
   c.client.emplace(kind, isReliable(target->flow.transport), config_.timers, now, std::move(bytes),
-                   [this, id, out = target->flow](std::string_view b) {
-                     if (!wire_.send(out, b))
-                       if (Context* x = findContext(id)) x->clientFailed = true;
+                   [this, &c](std::string_view b) {
+                     if (!wire_.send(c.out, b)) c.clientFailed = true;
                    });
   if (c.isInvite) {
     c.timerC = now + config_.timerC;
@@ -239,8 +240,9 @@ void ProxyEngine::handleCancel(SipMessage& msg, const Flow& in, TimePoint now) {
 void ProxyEngine::sendCancel(Context& ctx, TimePoint now) {
   if (ctx.cancel || !ctx.forwarded || !ctx.client) return;
   ctx.cancelKey = clientKey(sv(ctx.forwarded->sip()->sip_via->v_branch), "CANCEL");
-  ctx.cancel.emplace(TxKind::NonInvite, isReliable(ctx.out.transport), config_.timers, now,
-                     buildCancel(*ctx.forwarded), [this, out = ctx.out](std::string_view b) { wire_.send(out, b); });
+  ctx.cancel = std::make_unique<ClientTransaction>(TxKind::NonInvite, isReliable(ctx.out.transport), config_.timers, now,
+                                                   buildCancel(*ctx.forwarded),
+                                                   [this, out = ctx.out](std::string_view b) { wire_.send(out, b); });
   schedule(ctx);
 }
 
