@@ -3,6 +3,8 @@
 // The per-transaction state of ProxyEngine, shared by its two source files.
 #include "core/proxy_engine.h"
 
+#include <memory>
+
 namespace switchback {
 
 inline constexpr std::string_view kOurBranch = "z9hG4bKsb";   // our Via branches: magic, "sb", loop hash, "."
@@ -25,7 +27,7 @@ struct ProxyEngine::Context {
   std::optional<SipMessage> forwarded;    // as sent (for ACK, CANCEL, the binding table)
   std::optional<ServerTransaction> server;
   std::optional<ClientTransaction> client;
-  std::optional<ClientTransaction> cancel;
+  std::unique_ptr<ClientTransaction> cancel;  // INVITEs only: not carried inline by every context
   bool isInvite = false;
   bool isRegister = false;
   bool provisional = false;

@@ -187,14 +187,14 @@ void ProxyEngine::proxyRequest(SipMessage& msg, const Flow& in, const Origin& or
   Context& c = *ctx;
   contexts_.emplace(id, std::move(ctx));
   serverIndex_[c.serverKey] = id;
-  clientIndex_[c.clientKey] = id;
+  // The send functions name their context, not copies of its flows: small enough for
+  // std::function to hold without an allocation (the transactions live inside the context).
   c.server.emplace(kind, isReliable(in.transport), config_.timers, now,
-                   [this, in](std::string_view b) { wire_.send(in, b); });
+                   [this, &c](std::string_view b) { wire_.send(c.in, b); });
   if (isInvite) c.server->respond(100, std::move(trying), now);
   c.client.emplace(kind, isReliable(target->flow.transport), config_.timers, now, std::move(bytes),
-                   [this, id, out = target->flow](std::string_view b) {
-                     if (!wire_.send(out, b))
-                       if (Context* x = findContext(id)) x->clientFailed = true;
+                   [this, &c](std::string_view b) {
+                     if (!wire_.send(c.out, b)) c.clientFailed = true;
                    });
   if (c.isInvite) {
     c.timerC = now + config_.timerC;
@@ -244,11 +244,10 @@ void ProxyEngine::handleCancel(SipMessage& msg, const Flow& in, TimePoint now) {
 
 void ProxyEngine::sendCancel(Context& ctx, TimePoint now) {
   if (ctx.cancel || !ctx.forwarded || !ctx.client) return;
-  const std::uint64_t id = ctx.id;
   ctx.cancelKey = clientKey(sv(ctx.forwarded->sip()->sip_via->v_branch), "CANCEL");
-  clientIndex_[ctx.cancelKey] = id;
-  ctx.cancel.emplace(TxKind::NonInvite, isReliable(ctx.out.transport), config_.timers, now,
-                     buildCancel(*ctx.forwarded), [this, out = ctx.out](std::string_view b) { wire_.send(out, b); });
+  ctx.cancel = std::make_unique<ClientTransaction>(TxKind::NonInvite, isReliable(ctx.out.transport), config_.timers, now,
+                                                   buildCancel(*ctx.forwarded),
+                                                   [this, out = ctx.out](std::string_view b) { wire_.send(out, b); });
   schedule(ctx);
 }
 
@@ -269,7 +268,6 @@ void ProxyEngine::originate(const Flow& out, std::string_view method,
   const TxKind kind = method == "INVITE" ? TxKind::Invite : TxKind::NonInvite;
   Context& c = *ctx;
   contexts_.emplace(id, std::move(ctx));
-  clientIndex_[c.clientKey] = id;
   c.client.emplace(kind, isReliable(out.transport), config_.timers, now, build(viaValue(out, branch)),
                    [this, id, out](std::string_view b) {
                      if (!wire_.send(out, b))
@@ -402,8 +400,6 @@ void ProxyEngine::maybeRetire(std::uint64_t id) {
   else if (!done(ctx->server) || !done(ctx->client) || !done(ctx->cancel)) return;
   else if (ctx->client && !ctx->finalSent && ctx->server) return;  // still owes the phone a final
   serverIndex_.erase(ctx->serverKey);
-  clientIndex_.erase(ctx->clientKey);
-  if (!ctx->cancelKey.empty()) clientIndex_.erase(ctx->cancelKey);
   contexts_.erase(id);
 }
 
@@ -417,6 +413,27 @@ std::size_t ProxyEngine::unfinishedTransactions() const {
 ProxyEngine::Context* ProxyEngine::findContext(std::uint64_t id) {
   auto it = contexts_.find(id);
   return it == contexts_.end() ? nullptr : it->second.get();
+}
+
+ProxyEngine::Context* ProxyEngine::findClient(std::string_view branch, std::string_view method) {
+  // Our branches end in the transaction's id, salted: 16 hex digits after the last '.' (and an
+  // 'l' for our own requests; a retry adds an 'r' after them). The id finds the context without
+  // an index of its own; the whole key confirms it (a branch replaced by a retry does not).
+  const auto dot = branch.rfind('.');
+  if (dot == std::string_view::npos) return nullptr;
+  std::string_view digits = branch.substr(dot + 1);
+  if (!digits.empty() && digits.front() == 'l') digits.remove_prefix(1);
+  std::uint64_t salted = 0;
+  if (digits.size() < 16) return nullptr;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + 16, salted, 16);
+  if (ec != std::errc() || end != digits.data() + 16) return nullptr;
+  Context* ctx = findContext(salted ^ branchSalt_);
+  if (ctx == nullptr) return nullptr;
+  auto is = [&](std::string_view key) {
+    return key.size() == branch.size() + 1 + method.size() && key.substr(0, branch.size()) == branch &&
+           key[branch.size()] == '|' && key.substr(branch.size() + 1) == method;
+  };
+  return is(ctx->clientKey) || (!ctx->cancelKey.empty() && is(ctx->cancelKey)) ? ctx : nullptr;
 }
 
 } // namespace switchback

@@ -186,6 +186,8 @@ private:
   void schedule(Context& ctx);
   void maybeRetire(std::uint64_t id);
   Context* findContext(std::uint64_t id);
+  /// The transaction a response to our request `branch` belongs to (nullptr: none).
+  Context* findClient(std::string_view branch, std::string_view method);
 
   ProxyConfig config_;
   Wire& wire_;
@@ -200,7 +202,6 @@ private:
   std::unordered_map<std::uint64_t, std::unique_ptr<Context>> contexts_;
   CompletedTransactions completed_;   // non-INVITE over UDP after their final: Timers J and K
   std::unordered_map<std::string, std::uint64_t> serverIndex_;   // branch|sent-by|method
-  std::unordered_map<std::string, std::uint64_t> clientIndex_;   // our branch|method
   using Deadline = std::pair<TimePoint, std::uint64_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<std::pair<Transport, Endpoint>> local_;          // our listen addresses

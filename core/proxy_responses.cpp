@@ -96,10 +96,8 @@ void ProxyEngine::handleResponse(SipMessage& msg, const Flow& in, TimePoint now)
     ++stats_.responsesDropped;
     return;
   }
-  const std::string key = clientKey(branch, msg.method());
-  auto it = clientIndex_.find(key);
-  Context* ctx = it == clientIndex_.end() ? nullptr : findContext(it->second);
-  if (ctx == nullptr && completed_.hasClient(key, now)) {   // §17.1.2.2: Completed absorbs it
+  Context* ctx = findClient(branch, msg.method());
+  if (ctx == nullptr && completed_.hasClient(clientKey(branch, msg.method()), now)) {   // §17.1.2.2: Completed absorbs it
     ++stats_.retransmissionsAbsorbed;
     return;
   }

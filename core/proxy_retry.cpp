@@ -35,9 +35,7 @@ bool ProxyEngine::retryElsewhere(Context& c, TimePoint now) {
   const std::string branch = std::string(sv(sip->sip_via->v_branch)) + "r";
   msg_header_remove(msg.msg(), reinterpret_cast<msg_pub_t*>(sip), reinterpret_cast<msg_header_t*>(sip->sip_via));
   addVia(msg, *flow, branch);
-  clientIndex_.erase(c.clientKey);
-  c.clientKey = std::string(branch) + "|" + std::string(msg.method());
-  clientIndex_[c.clientKey] = c.id;
+  c.clientKey = clientKey(branch, msg.method());
   spdlog::debug("{} {} unanswered by '{}': sent to '{}'", msg.method(), c.aor, c.node, d.hop->node);
   c.node = d.hop->node;
   c.out = *flow;

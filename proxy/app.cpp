@@ -109,6 +109,7 @@ int App::run() {
                  transportName(n.transport), n.endpoint.str());
   signals_.add(SIGHUP);
   waitForSignal();
+  lastTick_ = Clock::now();
   tick();
   purge();
   if (shared_) shared_->start();
@@ -148,19 +149,30 @@ void App::waitForSignal() {
 }
 
 void App::tick() {
-  tickTimer_.expires_after(kTick);
+  tickTimer_.expires_at(lastTick_ + kTick);
   tickTimer_.async_wait([this](const boost::system::error_code& ec) {
     // A handler already queued when stop() cancelled the timer still runs: the flag ends it.
     if (ec || stopping_) return;
-    const TimePoint now = Clock::now();
-    engine_->onTimer(now);
-    if (!router_.draining()) {  // no new probes or re-registrations once draining
-      health_.tick(now);
-      reregistrar_->tick(now);
-      nat_->tick(now);
-    }
-    tick();
+    runTick(Clock::now());
   });
+}
+
+void App::runTick(TimePoint now) {
+  lastTick_ = now;
+  engine_->onTimer(now);
+  if (!router_.draining()) {  // no new probes or re-registrations once draining
+    health_.tick(now);
+    reregistrar_->tick(now);
+    nat_->tick(now);
+  }
+  tick();  // moves the timer on (a wait still pending is cancelled)
+}
+
+void App::tickIfDue() {
+  // Early by at most half a period: a timer due between two ticks is never fired early (each
+  // component fires only what is due at `now`), and never more than kTick late, as before.
+  const TimePoint now = Clock::now();
+  if (now - lastTick_ >= kTick / 2 && !stopping_) runTick(now);
 }
 
 void App::probe(const UpstreamNode& node, std::function<void(int)> answered) {

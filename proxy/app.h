@@ -44,6 +44,7 @@ private:
   void onMessage(std::string_view bytes, const Flow& flow) override {
     nat_->heard(flow);
     engine_->onMessage(bytes, flow);
+    tickIfDue();
   }
   void onKeepAlive(const Flow& flow) override { nat_->heard(flow); }
   // NAT keep-alives (app_nat.cpp).
@@ -51,7 +52,13 @@ private:
   void reportUnreachable(TimePoint now);
   void removeUnreachable(const NatKeeper::Unreachable& u, TimePoint now);
   void waitForSignal();
+  /// Arms the tick timer for kTick after the last tick.
   void tick();
+  /// The timer work of one tick (transaction timers, probes, re-registrations, keep-alives).
+  void runTick(TimePoint now);
+  /// A message woke the loop: the tick runs now if half its period has passed, so that under
+  /// load the timer seldom has to wake the loop by itself (each wake-up costs more than the tick).
+  void tickIfDue();
   void probe(const UpstreamNode& node, std::function<void(int)> answered);
   void purge();
   void refreshDns(TimePoint now);
@@ -115,6 +122,7 @@ private:
   std::uint64_t probeSeq_ = 0;
   std::uint64_t reloads_ = 0, reloadFailures_ = 0;
   bool stopping_ = false;
+  TimePoint lastTick_{};
   std::size_t peakTransactions_ = 0;
 };
 

@@ -574,6 +574,8 @@ def main():
     p.add_argument("--duration", type=int, help="seconds per rung (default 20; --quick 5)")
     p.add_argument("--reg-start", type=int, default=2000,
                    help="the REGISTER ladder's first rung (registrations/s), the common moderate rate (default 2000)")
+    p.add_argument("--reg-rates", help="REGISTER rungs to run, each once per side, instead of the ladder "
+                                       "(e.g. 500,1000; the first is the moderate rate)")
     p.add_argument("--call-start", type=int, default=600,
                    help="the call ladder's first rung (calls/s), the common moderate rate (default 600)")
     p.add_argument("--sipp", type=int, default=2, help="SIPp client processes per rung (default 2)")
@@ -592,6 +594,8 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (SIPp logs, configs)")
     args = p.parse_args()
     args.duration = args.duration or (5 if args.quick else 20)
+    if args.reg_rates:
+        args.reg_start = int(args.reg_rates.split(",")[0])
     args.bindings = args.bindings or (2000 if args.quick else 10000)
     args.memory_bindings = args.memory_bindings or (20000 if args.quick else 100000)
     args.million_count = args.million_count or (100000 if args.quick else 1000000)
@@ -638,8 +642,13 @@ def main():
                  for s in sides}
         print(f"REGISTER ladder ({args.duration} s a rung, {n} SIPp clients):", flush=True)
         share = ladder_budget * (0.45 if "call" in parts else 1.0)
-        results["steps"] += bench.ladder("reg", sides, args.reg_start, 32 * args.reg_start, args.duration,
-                                         registrars, pools, share)
+        if args.reg_rates:
+            for rate in (int(r) for r in args.reg_rates.split(",")):
+                for side in sides:
+                    results["steps"].append(bench.step("reg", side, rate, args.duration, registrars, pools))
+        else:
+            results["steps"] += bench.ladder("reg", sides, args.reg_start, 32 * args.reg_start, args.duration,
+                                             registrars, pools, share)
     if "call" in parts:
         pools = {}
         for s in sides:
