@@ -5,6 +5,7 @@
 #include "core/dialog_event.h"
 #include "core/guard.h"
 #include "core/network.h"
+#include "core/sharded_hash.h"
 #include "core/sip_message.h"
 #include "core/sofia.h"
 #include "core/stats.h"
@@ -196,9 +197,10 @@ private:
   ClockFn clock_;
   Guard* guard_ = nullptr;
 
-  std::unordered_map<std::uint64_t, std::unique_ptr<Context>> contexts_;
-  std::unordered_map<std::string, std::uint64_t> serverIndex_;   // branch|sent-by|method
-  std::unordered_map<std::string, std::uint64_t> clientIndex_;   // our branch|method
+  // Sharded: a registration storm keeps 100,000s of transactions (Timer J), grown a shard at a time.
+  ShardedHash<std::unordered_map<std::uint64_t, std::unique_ptr<Context>>> contexts_;
+  ShardedHash<std::unordered_map<std::string, std::uint64_t>> serverIndex_;   // branch|sent-by|method
+  ShardedHash<std::unordered_map<std::string, std::uint64_t>> clientIndex_;   // our branch|method
   using Deadline = std::pair<TimePoint, std::uint64_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<std::pair<Transport, Endpoint>> local_;          // our listen addresses

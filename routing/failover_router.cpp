@@ -347,11 +347,9 @@ void FailoverRouter::observe(std::string_view node, Outcome outcome, std::option
 void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now) {
   // Coming back is handled by each failBack.mode when its time comes; without a Reregistrar
   // there is nothing to ask the node that came back.
+  // No reserve() here: the sets grow a shard at a time, and std's reserve of a map that already
+  // has more buckets rehashes it to fewer (half a second for a million registrants).
   if (edge.nowUp && !reregistrar_) return;
-  if (!edge.nowUp) {  // room for everyone to move at once: no rehash of a large set on the way
-    registrants_.reserve(bindings_.size());
-    awayFromPrimary_.reserve(bindings_.size());
-  }
   edges_.push_back(EdgeWork{node.index, node.name, edge.nowUp, edge.reason, {}, 0, 0});
   continueEdges(now);
 }
@@ -438,25 +436,39 @@ void FailoverRouter::everySecond(TimePoint now) {
   forgetIdle();
   // Only registrants away from the primary can fail back or need a renewal where they are; at
   // most kFailbackChecksPerSecond of them a second, from where the last second stopped (after a
-  // failover of a million, each is looked at every 100 s instead of the loop stalling each second).
+  // failover of a million, each is looked at every 100 s), worked through by
+  // continueFailbackChecks a slice at a time. A second whose checks are still under way goes on.
+  if (sweeping_) return;
   sweeping_ = true;
-  if (sweep_.buckets != awayFromPrimary_.bucket_count()) sweep_ = {0, awayFromPrimary_.bucket_count()};
-  const std::size_t first = sweep_.bucket;
-  for (std::size_t checked = 0; checked < kFailbackChecksPerSecond && !awayFromPrimary_.empty();) {
-    for (auto a = awayFromPrimary_.begin(sweep_.bucket); a != awayFromPrimary_.end(sweep_.bucket); ++a, ++checked) {
-      auto it = registrants_.find(*a);
-      if (it == registrants_.end()) retouched_.push_back(*a);
-      else failBackDue(*a, it->second, now);
+  wrapped_ = false;
+  checksLeft_ = std::min(kFailbackChecksPerSecond, awayFromPrimary_.size());
+}
+
+bool FailoverRouter::continueFailbackChecks(TimePoint now) {
+  if (!sweeping_) return false;
+  std::size_t checked = 0;
+  if (checksLeft_ > 0) {
+    const bool end = awayFromPrimary_.forEachSlice(sweep_, std::min(kCheckSlice, checksLeft_), [&](const std::string& a) {
+      ++checked;
+      auto it = registrants_.find(a);
+      if (it == registrants_.end()) retouched_.push_back(a);
+      else failBackDue(a, it->second, now);
+    });
+    checksLeft_ -= std::min(checked, checksLeft_);
+    if (end) {
+      sweep_ = {};
+      if (std::exchange(wrapped_, true)) checksLeft_ = 0;  // every one of them this second
     }
-    if (++sweep_.bucket == sweep_.buckets) sweep_.bucket = 0;
-    if (sweep_.bucket == first) break;  // every one of them this second
   }
+  if (checksLeft_ > 0) return true;
+  // The set was left alone while it was walked: whose place in it changed meanwhile is applied now.
   sweeping_ = false;
   for (const auto& aor : std::exchange(retouched_, {})) {
     auto it = registrants_.find(aor);
     if (it != registrants_.end() && it->second.state.current && *it->second.state.current != 0) awayFromPrimary_.insert(aor);
     else awayFromPrimary_.erase(aor);
   }
+  return false;
 }
 
 void FailoverRouter::failBackDue(const std::string& aor, Registrant& r, TimePoint now) {

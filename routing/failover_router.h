@@ -75,11 +75,16 @@ public:
   /// calls again, for a bounded time per turn of its loop, so the SIP thread never stalls on a
   /// million).
   bool continueEdges(TimePoint now);
-  static constexpr std::size_t kEdgeSlice = 64;
-  /// Once a second: timed failback (DNSTTL, duration), retried every second while busy. Looks
-  /// only at registrants away from the primary and at those that may be forgotten.
+  static constexpr std::size_t kEdgeSlice = 16;
+  /// Once a second: moves are logged, idle registrants forgotten, and this second's failback
+  /// checks (timed failback: DNSTTL, duration; renewals away from the primary) begin; they look
+  /// only at registrants away from the primary, and are worked through by continueFailbackChecks.
   void everySecond(TimePoint now);
+  /// The next slice (kCheckSlice) of this second's failback checks; true while some remain (the
+  /// caller calls again, for a bounded time per turn of its loop).
+  bool continueFailbackChecks(TimePoint now);
   static constexpr std::size_t kFailbackChecksPerSecond = 10000;
+  static constexpr std::size_t kCheckSlice = 16;
   /// Registrants whose signaling goes to node `node` now (a counter).
   std::size_t signalingOn(std::size_t node) const { return node < signaling_.size() ? signaling_[node] : 0; }
 
@@ -154,12 +159,16 @@ private:
   HealthMonitor& health_;
   BindingTable& bindings_;
   Reregistrar* reregistrar_ = nullptr;
-  std::unordered_map<std::string, Registrant> registrants_;
-  std::unordered_set<std::string> awayFromPrimary_;   // current node set and not the primary
-  bool sweeping_ = false;                              // everySecond walks awayFromPrimary_
-  BindingTable::SliceCursor sweep_;                    // where its walk stopped
+  // Sharded like the binding table: as many entries, grown a shard at a time.
+  using AorSet = ShardedHash<std::unordered_set<std::string>>;
+  ShardedHash<std::unordered_map<std::string, Registrant>> registrants_;
+  AorSet awayFromPrimary_;                             // current node set and not the primary
+  bool sweeping_ = false;                              // this second's checks walk awayFromPrimary_
+  AorSet::Cursor sweep_;                               // where its walk stopped
+  std::size_t checksLeft_ = 0;                         // of this second's checks
+  bool wrapped_ = false;                               // the walk came round to the start this second
   std::vector<std::string> retouched_;                 // whose place in it changed meanwhile
-  std::unordered_set<std::string> forgettable_;        // registrants seen without a binding
+  AorSet forgettable_;                                 // registrants seen without a binding
   std::vector<std::size_t> signaling_;                 // registrants per current node
   std::deque<EdgeWork> edges_;
   std::size_t pending_ = 0;                            // registrants with pendingNode set
