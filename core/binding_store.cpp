@@ -262,14 +262,16 @@ void BindingStore::run() {
     wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and everything is written
     // Everything queued goes in one transaction: under load batches merge instead of queueing up.
-    Batch batch = std::move(queue_.front());
-    queue_.pop_front();
-    while (!queue_.empty()) {
-      for (auto& row : queue_.front()) batch.push_back(std::move(row));
-      queue_.pop_front();
-    }
+    // They are merged outside the lock, which the SIP thread takes to queue the next batch.
+    std::deque<Batch> taken;
+    taken.swap(queue_);
     writing_ = true;
     lock.unlock();
+    Batch batch = std::move(taken.front());
+    taken.pop_front();
+    for (auto& more : taken)
+      for (auto& row : more) batch.push_back(std::move(row));
+    taken.clear();
     const bool ok = write(batch);
     lock.lock();
     writing_ = false;

@@ -271,7 +271,10 @@ bool BindingTable::erase(std::string_view aor) {
 std::vector<std::string> BindingTable::takeChanged(std::size_t max) {
   std::vector<std::string> out;
   out.reserve(std::min(max, changed_.size()));
-  while (!changed_.empty() && out.size() < max) out.push_back(std::move(changed_.extract(changed_.begin()).value()));
+  for (auto it = changed_.begin(); it != changed_.end() && out.size() < max;) {
+    const auto taken = it++;
+    out.push_back(std::move(changed_.extract(taken).value()));
+  }
   return out;
 }
 

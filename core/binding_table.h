@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "core/due_heap.h"
 #include "core/flow.h"
+#include "core/sharded_hash.h"
 
 #include <cstdint>
 #include <functional>
@@ -83,6 +84,24 @@ struct RegisterOutcome {
 
 /// Registrant → contacts, flow, expiry, and registration state per upstream node.
 class BindingTable {
+  /// The table's key is the registrant's own `aor`, not a copy: the view is pointed at the
+  /// Binding's string once it is in the table (a node never moves), and again whenever that
+  /// Binding is assigned.
+  struct AorKey {
+    mutable std::string_view aor;
+  };
+  struct AorHash {   // not noexcept: so libstdc++ keeps each hash in its node, as for std::string keys
+    using is_transparent = void;
+    std::size_t operator()(std::string_view aor) const { return std::hash<std::string_view>{}(aor); }
+    std::size_t operator()(const AorKey& k) const { return (*this)(k.aor); }
+  };
+  struct AorEqual {
+    using is_transparent = void;
+    static std::string_view view(const AorKey& k) { return k.aor; }
+    static std::string_view view(std::string_view aor) { return aor; }
+    template <typename A, typename B> bool operator()(const A& a, const B& b) const { return view(a) == view(b); }
+  };
+
 public:
   void apply(const RegisterOutcome& outcome, TimePoint now);
 
@@ -136,44 +155,19 @@ public:
   }
 
   /// Where a walk over every registrant in slices stands (see forEachSlice).
-  struct SliceCursor {
-    std::size_t bucket = 0;
-    std::size_t buckets = 0;
-  };
+  using SliceCursor = ShardedHash<std::unordered_map<AorKey, Binding, AorHash, AorEqual>>::Cursor;
   /// Visits registrants from where `cursor` stopped until at least `max` were visited or the
   /// table ends; true once the walk is complete. Between two calls the table may change: a
-  /// registrant added meanwhile may or may not be visited, and if the table grew enough to
-  /// rehash the walk starts over (a registrant may be visited twice, none present all along is
-  /// missed). `f` must not add or remove registrants.
+  /// registrant added meanwhile may or may not be visited, and if the part of the table being
+  /// walked grew enough to rehash, that part is walked again (a registrant may be visited twice,
+  /// none present all along is missed). `f` must not add or remove registrants.
   template <typename F> bool forEachSlice(SliceCursor& cursor, std::size_t max, F&& f) const {
-    if (cursor.buckets != bindings_.bucket_count()) cursor = SliceCursor{0, bindings_.bucket_count()};
-    std::size_t visited = 0;
-    while (cursor.bucket < cursor.buckets && visited < max) {
-      for (auto it = bindings_.begin(cursor.bucket); it != bindings_.end(cursor.bucket); ++it, ++visited) f(it->second);
-      ++cursor.bucket;
-    }
-    return cursor.bucket >= cursor.buckets;
+    return bindings_.forEachSlice(cursor, max, [&](const auto& entry) { f(entry.second); });
   }
 
 private:
-  /// The table's key is the registrant's own `aor`, not a copy: the view is pointed at the
-  /// Binding's string once it is in the table (a node never moves), and again whenever that
-  /// Binding is assigned.
-  struct AorKey {
-    mutable std::string_view aor;
-  };
-  struct AorHash {   // not noexcept: so libstdc++ keeps each hash in its node, as for std::string keys
-    using is_transparent = void;
-    std::size_t operator()(std::string_view aor) const { return std::hash<std::string_view>{}(aor); }
-    std::size_t operator()(const AorKey& k) const { return (*this)(k.aor); }
-  };
-  struct AorEqual {
-    using is_transparent = void;
-    static std::string_view view(const AorKey& k) { return k.aor; }
-    static std::string_view view(std::string_view aor) { return aor; }
-    template <typename A, typename B> bool operator()(const A& a, const B& b) const { return view(a) == view(b); }
-  };
-  using Map = std::unordered_map<AorKey, Binding, AorHash, AorEqual>;
+  // Sharded: a million registrants grow the table a shard at a time, never in one rehash.
+  using Map = ShardedHash<std::unordered_map<AorKey, Binding, AorHash, AorEqual>>;
   void changed(std::string_view aor) {
     if (tracking_) changed_.emplace(aor);
   }
@@ -185,12 +179,12 @@ private:
 
   Map bindings_;
   bool tracking_ = false;
-  std::unordered_set<std::string> changed_;
+  ShardedHash<std::unordered_set<std::string>> changed_;
   FlowObserver observer_;
   RemovedObserver removedObserver_;
   DueHeap<Binding> due_;
   std::size_t contacts_ = 0;
-  std::unordered_map<Endpoint, std::uint32_t, EndpointHash> phones_;
+  ShardedHash<std::unordered_map<Endpoint, std::uint32_t, EndpointHash>> phones_;
   std::map<std::string, NodeCount, std::less<>> nodeCounts_;
 };
 

@@ -4,6 +4,7 @@
 #include "core/clock.h"
 #include "core/flow.h"
 #include "core/nat_config.h"
+#include "core/sharded_hash.h"
 
 #include <functional>
 #include <queue>
@@ -103,7 +104,7 @@ private:
   const BindingTable& bindings_;
   SendFn send_;
   std::function<bool(const std::string&)> owned_;
-  std::unordered_map<Key, std::uint32_t, KeyHash> index_;
+  ShardedHash<std::unordered_map<Key, std::uint32_t, KeyHash>> index_;   // a flow per phone: sharded like the bindings
   std::vector<Entry> slots_;
   std::vector<std::uint32_t> free_;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;

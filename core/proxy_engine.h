@@ -6,6 +6,7 @@
 #include "core/dialog_event.h"
 #include "core/guard.h"
 #include "core/network.h"
+#include "core/sharded_hash.h"
 #include "core/sip_message.h"
 #include "core/sofia.h"
 #include "core/stats.h"
@@ -199,9 +200,10 @@ private:
   ClockFn clock_;
   Guard* guard_ = nullptr;
 
-  std::unordered_map<std::uint64_t, std::unique_ptr<Context>> contexts_;
+  // Sharded: grown a shard at a time, never in one rehash.
+  ShardedHash<std::unordered_map<std::uint64_t, std::unique_ptr<Context>>> contexts_;
   CompletedTransactions completed_;   // non-INVITE over UDP after their final: Timers J and K
-  std::unordered_map<std::string, std::uint64_t> serverIndex_;   // branch|sent-by|method
+  ShardedHash<std::unordered_map<std::string, std::uint64_t>> serverIndex_;   // branch|sent-by|method
   using Deadline = std::pair<TimePoint, std::uint64_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<std::pair<Transport, Endpoint>> local_;          // our listen addresses

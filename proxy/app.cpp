@@ -53,7 +53,7 @@ ProxyConfig proxyConfig(const Config& c) {
 
 App::App(const Config& config, const NodeTable::Resolved& resolved, std::string configPath)
     : config_(config), configPath_(std::move(configPath)), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_),
-      purgeTimer_(io_), persistTimer_(io_), drainTimer_(io_), guard_(config.guard, stats_),
+      purgeTimer_(io_), persistTimer_(io_), sliceTimer_(io_), drainTimer_(io_), guard_(config.guard, stats_),
       nodes_(config.upstreams, resolved, Clock::now()), health_(config.health, nodes_, Clock::now()),
       router_(config.routing, nodes_, health_, bindings_),
       network_(io_, config.transport, *this, stats_) {
@@ -79,8 +79,9 @@ App::App(const Config& config, const NodeTable::Resolved& resolved, std::string 
     engine_->originate(out, method, build, [](const LocalResult&) {}, Clock::now());
   });
   health_.onEdge([this](const UpstreamNode& n, const HealthEdge& e) {
+    SlowTurns::Scope timed(turns_, "node edge");
     router_.onNodeEdge(n, e, Clock::now());
-    continueEdges();
+    wakeSlices(Millis(0));
     if (!e.nowUp) engine_->retryUnanswered(n.name, Clock::now());
   });
   for (const auto& n : nodes_.nodes())
@@ -153,11 +154,14 @@ void App::tick() {
   tickTimer_.async_wait([this](const boost::system::error_code& ec) {
     // A handler already queued when stop() cancelled the timer still runs: the flag ends it.
     if (ec || stopping_) return;
-    runTick(Clock::now());
+    const TimePoint now = Clock::now();
+    turns_.record("loop lag", now - (lastTick_ + kTick));
+    runTick(now);
   });
 }
 
 void App::runTick(TimePoint now) {
+  SlowTurns::Scope timed(turns_, "tick");
   lastTick_ = now;
   engine_->onTimer(now);
   if (!router_.draining()) {  // no new probes or re-registrations once draining
@@ -192,10 +196,23 @@ void App::purge() {
   purgeTimer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     const TimePoint now = Clock::now();
-    if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
-    router_.everySecond(now);
-    reportUnreachable(now);
-    trimAfterStorm();
+    {
+      SlowTurns::Scope timed(turns_, "purge expired");
+      if (const auto n = bindings_.purgeExpired(now)) spdlog::debug("purged {} expired contacts", n);
+    }
+    {
+      SlowTurns::Scope timed(turns_, "failover every second");
+      router_.everySecond(now);
+      wakeSlices(Millis(0));
+    }
+    {
+      SlowTurns::Scope timed(turns_, "unreachable");
+      reportUnreachable(now);
+    }
+    {
+      SlowTurns::Scope timed(turns_, "heap trim");
+      trimAfterStorm();
+    }
     guard_.expire(now);
     refreshDns(now);
     purge();
@@ -242,35 +259,43 @@ void App::restoreBindings() {
   (void)restored;
 }
 
-void App::continueEdges() {
-  // A failover of a million registrants: slices for at most kSliceBudget per turn of the loop,
-  // messages in between.
-  boost::asio::post(io_, [this] {
-    if (stopping_) return;
-    const TimePoint start = Clock::now();
-    bool more = true;
-    while (more && Clock::now() - start < kSliceBudget) more = router_.continueEdges(start);
-    if (more) continueEdges();
+void App::wakeSlices(Millis after) {
+  if (slicesArmed_ || stopping_) return;
+  slicesArmed_ = true;
+  sliceTimer_.expires_after(after);
+  sliceTimer_.async_wait([this](const boost::system::error_code& ec) {
+    slicesArmed_ = false;
+    if (!ec && !stopping_) runSlices();
   });
+}
+
+void App::runSlices() {
+  // Work that comes by the million (a failover of every registrant, this second's failback
+  // checks, the store's changed rows) goes in slices: at most kSliceBudget of them per turn, one
+  // slice of each kind in turn, then the loop waits kSliceGap for messages. So the SIP thread
+  // answers within about a millisecond, and it sleeps between turns: a thread that never sleeps
+  // shares its core with whatever else runs there (the store's writer, a compiler) and waits for it.
+  SlowTurns::Scope timed(turns_, "slices");
+  const TimePoint start = Clock::now();
+  bool edges = true, checks = true, store = persistDue_;
+  while ((edges || checks || store) && Clock::now() - start < kSliceBudget) {
+    if (edges) edges = router_.continueEdges(start);
+    if (checks && Clock::now() - start < kSliceBudget) checks = router_.continueFailbackChecks(start);
+    if (store && Clock::now() - start < kSliceBudget) store = persist(kPersistSlice);
+  }
+  if (persistDue_ && !store) {
+    persistDue_ = false;
+    schedulePersist();
+  }
+  if (edges || checks || store) wakeSlices(kSliceGap);
 }
 
 void App::schedulePersist() {
   persistTimer_.expires_after(flushInterval());
   persistTimer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
-    persistSlices();
-  });
-}
-
-void App::persistSlices() {
-  // Slices for at most kSliceBudget per turn of the loop (a failover changes every registrant
-  // at once), then the timer.
-  const TimePoint start = Clock::now();
-  bool more = true;
-  while (more && Clock::now() - start < kSliceBudget) more = persist(kPersistSlice);
-  if (!more) return schedulePersist();
-  boost::asio::post(io_, [this] {
-    if (!stopping_) persistSlices();
+    persistDue_ = true;
+    wakeSlices(Millis(0));
   });
 }
 
@@ -399,6 +424,7 @@ void App::stop() {
   tickTimer_.cancel();
   purgeTimer_.cancel();
   persistTimer_.cancel();
+  sliceTimer_.cancel();
   drainTimer_.cancel();
   signals_.cancel();
   dns_.reset();
@@ -423,11 +449,12 @@ AdminServer::Reply App::admin(const std::string& method, const std::string& targ
 }
 
 AdminServer::Reply App::adminOnSipThread(const std::string& method, const std::string& target) {
+  SlowTurns::Scope timed(turns_, "admin");
   const TimePoint now = Clock::now();
   const StatusView view{stats_, bindings_, nodes_, health_, &router_, reregistrar_.get(), engine_->activeTransactions(),
                         network_.tcpConnections(), now, AppStatus{reloads_, reloadFailures_, router_.draining(),
                         sqlite_ ? std::optional<BindingStore::Counters>(sqlite_->counters()) : std::nullopt,
-                        config_.routing.pacing.registrationsPerSecond}, &guard_, nat_.get(), clusterStatus(now)};
+                        config_.routing.pacing.registrationsPerSecond, &turns_}, &guard_, nat_.get(), clusterStatus(now)};
   return routeAdmin(method, target, view, [this, now](const UpstreamNode& n, bool enabled) {
     spdlog::warn("admin: node '{}' {} by hand", n.name, enabled ? "enabled" : "disabled");
     if (enabled) health_.enable(n.index, now);

@@ -9,6 +9,7 @@
 #include "core/store/sqlite_store.h"
 #include "core/network.h"
 #include "core/proxy_engine.h"
+#include "core/slow_turns.h"
 #include "core/stats.h"
 #include "health/health_monitor.h"
 #include "health/node_table.h"
@@ -42,6 +43,7 @@ public:
 
 private:
   void onMessage(std::string_view bytes, const Flow& flow) override {
+    SlowTurns::Scope timed(turns_, "message", false);
     nat_->heard(flow);
     engine_->onMessage(bytes, flow);
     tickIfDue();
@@ -65,13 +67,15 @@ private:
   void restoreBindings();
   /// Writes at most `max` changed registrants to the store; true if more are waiting.
   bool persist(std::size_t max = std::numeric_limits<std::size_t>::max());
-  void persistSlices();
   void schedulePersist();
-  void continueEdges();
+  /// Runs slices of the work that comes by the million (runSlices) `after` from now, once.
+  void wakeSlices(Millis after);
+  void runSlices();
   void trimAfterStorm();
   static constexpr std::size_t kStormTransactions = 1000;
-  static constexpr std::size_t kPersistSlice = 64;
+  static constexpr std::size_t kPersistSlice = 16;
   static constexpr Millis kSliceBudget{1};
+  static constexpr Millis kSliceGap{2};
   Millis flushInterval() const;
   // The cluster: bindings shared through Redis, heartbeats, takeover (app_cluster.cpp).
   void startCluster();
@@ -98,8 +102,12 @@ private:
   boost::asio::steady_timer tickTimer_;
   boost::asio::steady_timer purgeTimer_;
   boost::asio::steady_timer persistTimer_;
+  boost::asio::steady_timer sliceTimer_;
+  bool slicesArmed_ = false;
+  bool persistDue_ = false;   // the store's interval came: changed rows go out in slices
   boost::asio::steady_timer drainTimer_;
   Stats stats_;
+  SlowTurns turns_;
   Guard guard_;
   BindingTable bindings_;
   NodeTable nodes_;

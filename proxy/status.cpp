@@ -161,6 +161,17 @@ std::string renderStatusJson(const StatusView& v) {
   out += ",\"memory\":{\"resident_bytes\":" + std::to_string(mem.resident) +
          ",\"heap_in_use_bytes\":" + std::to_string(mem.heapInUse) +
          ",\"heap_free_bytes\":" + std::to_string(mem.heapFree) + "}";
+  if (v.app.turns) {
+    out += ",\"slow_turns\":{";
+    first = true;
+    for (const auto& [name, h] : v.app.turns->handlers()) {
+      char longest[64];
+      std::snprintf(longest, sizeof longest, "%.1f,\"longest_cpu_ms\":%.1f", h.longestMs, h.longestCpuMs);
+      out += (first ? "" : ",") + jsonEscape(name) + ":{\"count\":" + std::to_string(h.slow) + ",\"longest_ms\":" + longest + "}";
+      first = false;
+    }
+    out += "}";
+  }
   out += "},\"transactions\":" + std::to_string(v.transactions) +
          ",\"tcp_connections\":" + std::to_string(v.tcpConnections) +
          ",\"counters\":{\"messages_in\":" + std::to_string(s.messagesIn) +
@@ -300,6 +311,16 @@ std::string renderMetrics(const StatusView& v) {
     counter("switchback_store_rows_written_total", "Binding rows written to the store", v.app.store->rowsWritten);
     counter("switchback_store_errors_total", "Store batches that failed (kept and retried)", v.app.store->errors);
     gauge("switchback_store_queued_batches", "Batches waiting for the store's writer", v.app.store->queued);
+  }
+  if (v.app.turns) {
+    out += "# HELP switchback_slow_turns_total Turns of the SIP thread's loop longer than " +
+           std::to_string(v.app.turns->threshold().count()) + " ms, by handler\n# TYPE switchback_slow_turns_total counter\n";
+    for (const auto& [name, h] : v.app.turns->handlers())
+      out += "switchback_slow_turns_total{handler=" + jsonEscape(name) + "} " + std::to_string(h.slow) + "\n";
+    out += "# HELP switchback_slow_turn_longest_seconds The longest turn of the SIP thread's loop, by handler\n"
+           "# TYPE switchback_slow_turn_longest_seconds gauge\n";
+    for (const auto& [name, h] : v.app.turns->handlers())
+      out += "switchback_slow_turn_longest_seconds{handler=" + jsonEscape(name) + "} " + std::to_string(h.longestMs / 1000) + "\n";
   }
   appendGuardMetrics(out, v);
   appendNatMetrics(out, v);

@@ -4,6 +4,7 @@
 #include "core/binding_table.h"
 #include "core/guard.h"
 #include "core/nat_keeper.h"
+#include "core/slow_turns.h"
 #include "core/stats.h"
 #include "core/store/cluster_config.h"
 #include "core/store/redis_store.h"
@@ -26,6 +27,7 @@ struct AppStatus {
   bool draining = false;
   std::optional<BindingStore::Counters> store;
   double pacingRate = 0;              // the configured re-registration cap per node
+  const SlowTurns* turns = nullptr;   // turns of the loop that held the SIP thread too long
 };
 
 /// The cluster: this node, its peers and the shared store (cluster_status.cpp).

@@ -385,11 +385,10 @@ void FailoverRouter::observe(std::string_view node, Outcome outcome, std::option
 void FailoverRouter::onNodeEdge(const UpstreamNode& node, const HealthEdge& edge, TimePoint now) {
   // Coming back is handled by each failBack.mode when its time comes; without a Reregistrar
   // there is nothing to ask the node that came back.
+  // No reserve() here: the sets grow a shard at a time, and std's reserve of a map that already
+  // has more buckets rehashes it to fewer (half a second for a million registrants).
   if (edge.nowUp && !reregistrar_) return;
-  if (!edge.nowUp) {  // room for everyone to move at once: no rehash of a large set on the way
-    registrants_.reserve(bindings_.size());
-    checks_.reserve(bindings_.size());
-  }
+  if (!edge.nowUp) checks_.reserve(bindings_.size());  // room for everyone's check: no reallocation on the way
   edges_.push_back(EdgeWork{node.index, node.name, edge.nowUp, edge.reason, {}, 0, 0});
   continueEdges(now);
 }
@@ -476,10 +475,16 @@ void FailoverRouter::everySecond(TimePoint now) {
   forgetIdle();
   // Only registrants away from the primary can fail back or need a renewal where they are: the
   // checks that fell due, at most kFailbackChecksPerSecond a second (after a failover of a
-  // million whose failback falls due at once, they are worked through at that pace).
-  const std::uint32_t second = secondOf(now);
-  for (std::size_t popped = 0; !checks_.empty() && checks_.front().first <= second && popped < kFailbackChecksPerSecond;
-       ++popped) {
+  // million whose failback falls due at once, they are worked through at that pace), a slice at
+  // a time by continueFailbackChecks.
+  checkSecond_ = secondOf(now);
+  checksLeft_ = kFailbackChecksPerSecond;
+}
+
+bool FailoverRouter::continueFailbackChecks(TimePoint now) {
+  auto due = [&] { return checksLeft_ > 0 && !checks_.empty() && checks_.front().first <= checkSecond_; };
+  for (std::size_t n = 0; n < kCheckSlice && due(); ++n) {
+    --checksLeft_;
     std::pop_heap(checks_.begin(), checks_.end(), std::greater<>{});
     const auto [at, aor] = std::move(checks_.back());
     checks_.pop_back();
@@ -492,7 +497,9 @@ void FailoverRouter::everySecond(TimePoint now) {
     failBackDue(aor, r, now);
     if (r.state.current && *r.state.current != 0) queueCheck(aor, r, secondOf(nextCheck(aor, r, now)));
   }
+  if (due()) return true;
   if (checks_.empty()) checks_.shrink_to_fit();   // a failover's worth of them, given back
+  return false;
 }
 
 void FailoverRouter::failBackDue(const std::string& aor, Registrant& r, TimePoint now) {

@@ -75,14 +75,19 @@ public:
   /// calls again, for a bounded time per turn of its loop, so the SIP thread never stalls on a
   /// million).
   bool continueEdges(TimePoint now);
-  static constexpr std::size_t kEdgeSlice = 64;
-  /// Once a second: the failback checks that fell due (timed failback by DNSTTL or duration, a
-  /// renewal where the registrant is), at most kFailbackChecksPerSecond of them, and the
-  /// registrants that may be forgotten. A registrant away from the primary has one check queued
-  /// for when something about it falls due (at least every kCheckAtLeastEvery), so the cost of
-  /// a second follows what falls due in it, not how many are away.
+  static constexpr std::size_t kEdgeSlice = 16;
+  /// Once a second: moves are logged, idle registrants forgotten, and this second's failback
+  /// checks begin: those that fell due (timed failback by DNSTTL or duration, a renewal where the
+  /// registrant is), at most kFailbackChecksPerSecond of them, worked through by
+  /// continueFailbackChecks a slice at a time. A registrant away from the primary has one check
+  /// queued for when something about it falls due (at least every kCheckAtLeastEvery), so the
+  /// cost of a second follows what falls due in it, not how many are away.
   void everySecond(TimePoint now);
+  /// The next slice (kCheckSlice) of this second's failback checks; true while some remain (the
+  /// caller calls again, for a bounded time per turn of its loop).
+  bool continueFailbackChecks(TimePoint now);
   static constexpr std::size_t kFailbackChecksPerSecond = 10000;
+  static constexpr std::size_t kCheckSlice = 16;
   static constexpr Seconds kCheckAtLeastEvery{300};   // a DNS TTL or a reload may have moved a due time
   static constexpr Seconds kRecheckWhileWaiting{5};   // pending, or due with nowhere better to go (in a call: 1 s)
   /// Registrants whose signaling goes to node `node` now (a counter).
@@ -168,10 +173,13 @@ private:
   HealthMonitor& health_;
   BindingTable& bindings_;
   Reregistrar* reregistrar_ = nullptr;
-  std::unordered_map<std::string, Registrant> registrants_;
+  // Sharded like the binding table: as many entries, grown a shard at a time.
+  ShardedHash<std::unordered_map<std::string, Registrant>> registrants_;
   std::vector<Check> checks_;                          // a min-heap (std::push_heap, std::greater)
+  std::uint32_t checkSecond_ = 0;                      // checks due by this second are worked through
+  std::size_t checksLeft_ = 0;                         // of this second's kFailbackChecksPerSecond
   std::uint64_t failbackChecks_ = 0;
-  std::unordered_set<std::string> forgettable_;        // registrants seen without a binding
+  ShardedHash<std::unordered_set<std::string>> forgettable_;   // registrants seen without a binding
   std::vector<std::size_t> signaling_;                 // registrants per current node
   std::deque<EdgeWork> edges_;
   std::size_t pending_ = 0;                            // registrants with pendingNode set

@@ -78,9 +78,9 @@ void Reregistrar::remap(const NodeTable::Remap& remap) {
     if (auto to = moved(i)) carried[*to] = std::move(pacers_[i]);
   pacers_.clear();
   for (auto& p : carried) pacers_.push_back(p ? std::move(*p) : Pacer(config_.registrationsPerSecond, rng_()));
-  std::set<std::pair<std::string, std::size_t>> queued;
+  AorNodeSet queued;
   for (const auto& [aor, node] : queued_)
-    if (auto to = moved(node)) queued.emplace(aor, *to);
+    if (auto to = moved(node)) queued.insert({aor, *to});
   queued_ = std::move(queued);
   decltype(retries_) retries;
   for (const auto& [at, job] : retries_)

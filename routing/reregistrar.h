@@ -3,6 +3,7 @@
 #include "core/binding_table.h"
 #include "core/digest.h"
 #include "core/network.h"
+#include "core/sharded_hash.h"
 #include "core/proxy_engine.h"
 #include "health/node_table.h"
 #include "routing/pacer.h"
@@ -13,6 +14,7 @@
 #include <random>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -79,8 +81,16 @@ private:
   ClockFn clock_;
   CredentialStore credentials_;
   std::vector<Pacer> pacers_;                       // one per node
-  std::set<std::pair<std::string, std::size_t>> queued_;
-  std::set<std::pair<std::string, std::size_t>> verifying_;
+  // (registrant, node): a million of them after a failover of everyone, so hashed and sharded
+  // (a tree of a million strings with one prefix costs microseconds of comparisons per insert).
+  struct AorNodeHash {
+    std::size_t operator()(const std::pair<std::string, std::size_t>& k) const {
+      return std::hash<std::string>{}(k.first) ^ (k.second * 0x9E3779B97F4A7C15ull);
+    }
+  };
+  using AorNodeSet = ShardedHash<std::unordered_set<std::pair<std::string, std::size_t>, AorNodeHash>>;
+  AorNodeSet queued_;
+  AorNodeSet verifying_;
   std::map<std::string, int> failures_;
   std::map<std::string, unsigned long> minExpires_;   // a node's 423 Min-Expires, per registrant
   std::multimap<TimePoint, std::pair<std::string, std::size_t>> retries_;

@@ -52,6 +52,11 @@ struct Fixture {
     router.onNodeEdge(nodes.nodes()[0], HealthEdge{false, "disabled"}, at);
   }
   std::optional<std::size_t> node(const char* aor) { return router.currentNode(aor); }
+  // A second of the router's: its failback checks worked through, as the app's slices do.
+  void second(TimePoint at) {
+    router.everySecond(at);
+    while (router.continueFailbackChecks(at)) {}
+  }
   // `count` more registrants, sip:PREFIXi@example.com, registered on both nodes, the primary last.
   void registerMany(const std::string& prefix, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i)
@@ -77,13 +82,13 @@ TEST_CASE("duration failback waits for both ends of a call, and both go back wit
   REQUIRE(f.node("sip:bob@example.com") == 1u);
   for (bool caller : {true, false}) f.router.onDialog(test::leg(Kind::Offered, caller), f.t0 + 10s);
   for (bool caller : {false, true}) f.router.onDialog(test::leg(Kind::Answered, caller, "b1"), f.t0 + 11s);
-  for (int s = 60; s <= 90; ++s) f.router.everySecond(f.t0 + 1s + std::chrono::seconds(s));
+  for (int s = 60; s <= 90; ++s) f.second(f.t0 + 1s + std::chrono::seconds(s));
   CHECK(f.node("sip:carol@example.com") == 1u);  // the caller is busy too
   CHECK(f.node("sip:bob@example.com") == 1u);
   DialogEvent bye = test::leg(Kind::Bye, true, "b1");
   bye.aor = {};
   f.router.onDialog(bye, f.t0 + 95s);
-  f.router.everySecond(f.t0 + 96s);
+  f.second(f.t0 + 96s);
   CHECK(f.node("sip:carol@example.com") == 0u);
   CHECK(f.node("sip:bob@example.com") == 0u);
 }
@@ -91,9 +96,9 @@ TEST_CASE("duration failback waits for both ends of a call, and both go back wit
 TEST_CASE("an idle registrant fails back at failBack.timeout, not before", "[failover_router]") {
   Fixture f;
   f.failOver(f.t0 + 1s);
-  f.router.everySecond(f.t0 + 60s);
+  f.second(f.t0 + 60s);
   CHECK(f.node("sip:carol@example.com") == 1u);
-  f.router.everySecond(f.t0 + 61s);
+  f.second(f.t0 + 61s);
   CHECK(f.node("sip:carol@example.com") == 0u);
 }
 
@@ -104,11 +109,11 @@ TEST_CASE("a call nobody ends stops counting after the dialog lifetime", "[failo
   f.failOver(f.t0 + 1s);
   f.router.onDialog(test::leg(Kind::Offered, true), f.t0 + 2s);
   f.router.onDialog(test::leg(Kind::Answered, true, "b1"), f.t0 + 3s);
-  f.router.everySecond(f.t0 + 500s);
+  f.second(f.t0 + 500s);
   CHECK(f.node("sip:carol@example.com") == 1u);
-  f.router.everySecond(f.t0 + 604s);
+  f.second(f.t0 + 604s);
   CHECK(f.router.dialogs().expired() == 1);
-  f.router.everySecond(f.t0 + 605s);
+  f.second(f.t0 + 605s);
   CHECK(f.node("sip:carol@example.com") == 0u);
 }
 
@@ -179,7 +184,7 @@ TEST_CASE("a failover of more registrants than a slice is worked through a slice
   CHECK(f.router.signalingOn(0) == 0);
   CHECK(f.router.failovers() == total);
   // Duration failback at 60 s: every registrant away from the primary goes back.
-  f.router.everySecond(f.t0 + 62s);
+  f.second(f.t0 + 62s);
   CHECK(f.router.signalingOn(0) == total);
   CHECK(f.node("sip:p7@example.com") == 0u);
 }
@@ -190,13 +195,13 @@ TEST_CASE("a registrant whose bindings expired is forgotten unless a call holds 
   for (bool caller : {false, true}) f.router.onDialog(test::leg(Kind::Answered, caller, "b1"), f.t0 + 11s);
   f.bindings.purgeExpired(f.t0 + 3600s);
   REQUIRE(f.bindings.size() == 0);
-  f.router.everySecond(f.t0 + 3601s);
+  f.second(f.t0 + 3601s);
   CHECK(f.node("sip:carol@example.com") == 0u);  // in a call: kept
   CHECK(f.router.signalingOn(0) >= 1);
   DialogEvent bye = test::leg(Kind::Bye, true, "b1");
   bye.aor = {};
   f.router.onDialog(bye, f.t0 + 3602s);
-  f.router.everySecond(f.t0 + 3603s);
+  f.second(f.t0 + 3603s);
   CHECK_FALSE(f.node("sip:carol@example.com"));
   CHECK_FALSE(f.node("sip:bob@example.com"));
   CHECK(f.router.signalingOn(0) == 0);
@@ -210,11 +215,29 @@ TEST_CASE("failback checks are bounded per second and carry on where the last se
   f.failOver(f.t0 + 1s);
   while (f.router.continueEdges(f.t0 + 1s)) {}
   REQUIRE(f.router.signalingOn(1) == total);
-  f.router.everySecond(f.t0 + 62s);
+  f.second(f.t0 + 62s);
   const std::size_t back = f.router.signalingOn(0);
   CHECK(back >= FailoverRouter::kFailbackChecksPerSecond);
   CHECK(back < total);
-  f.router.everySecond(f.t0 + 63s);
+  f.second(f.t0 + 63s);
+  CHECK(f.router.signalingOn(0) == total);
+}
+
+TEST_CASE("a second's failback checks are worked through a slice at a time", "[failover_router]") {
+  Fixture f;
+  f.registerMany("s", 10 * FailoverRouter::kCheckSlice);
+  const std::size_t total = 10 * FailoverRouter::kCheckSlice + 2;
+  f.failOver(f.t0 + 1s);
+  while (f.router.continueEdges(f.t0 + 1s)) {}
+  REQUIRE(f.router.signalingOn(1) == total);
+  f.router.everySecond(f.t0 + 62s);
+  CHECK(f.router.signalingOn(0) == 0);  // nothing yet: the checks wait for the slices
+  int slices = 0;
+  while (f.router.continueFailbackChecks(f.t0 + 62s)) {
+    CHECK(f.router.signalingOn(0) < total);
+    REQUIRE(++slices < 100);
+  }
+  CHECK(slices >= 2);
   CHECK(f.router.signalingOn(0) == total);
 }
 
@@ -225,13 +248,13 @@ TEST_CASE("failback checks are keyed by when they fall due: a quiet second costs
   f.failOver(f.t0 + 1s);
   while (f.router.continueEdges(f.t0 + 1s)) {}
   REQUIRE(f.router.signalingOn(1) == total);
-  f.router.everySecond(f.t0 + 2s);   // each looked at once, to find when its failback is due
+  f.second(f.t0 + 2s);   // each looked at once, to find when its failback is due
   const auto first = f.router.failbackChecks();
   CHECK(first == total);
-  for (int s = 3; s <= 60; ++s) f.router.everySecond(f.t0 + std::chrono::seconds(s));
+  for (int s = 3; s <= 60; ++s) f.second(f.t0 + std::chrono::seconds(s));
   CHECK(f.router.failbackChecks() == first);   // 58 seconds, nothing due: no work
   CHECK(f.router.signalingOn(1) == total);
-  f.router.everySecond(f.t0 + 61s);            // failed over at 1 s + 60 s
+  f.second(f.t0 + 61s);            // failed over at 1 s + 60 s
   CHECK(f.router.signalingOn(0) == total);
   CHECK(f.router.failbackChecks() == first + total);
 }
