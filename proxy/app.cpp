@@ -220,9 +220,9 @@ void App::purge() {
 }
 
 void App::trimAfterStorm() {
-  // A registration storm leaves the heap as large as its transactions were at their peak (each
-  // keeps its final response for Timer J, 32 s), the bindings scattered through it. Once the
-  // storm's transactions are gone, free pages are given back to the system.
+  // A registration storm leaves the heap as large as its transactions in flight were at their
+  // peak (those waiting out Timer J are packed in blocks of their own, given back as they expire:
+  // core/completed_transactions.h). Once the storm is over, free heap pages go back too.
   const std::size_t active = engine_->activeTransactions();
   peakTransactions_ = std::max(peakTransactions_, active);
   if (peakTransactions_ < kStormTransactions || active * 10 > peakTransactions_) return;
