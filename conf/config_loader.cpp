@@ -611,6 +611,10 @@ void readCluster(const Reader& r, const YAML::Node& root, Config& c) {
     k.advertise = r.string(n["advertise"], "cluster.advertise");
     if (k.advertise.rfind("sip:", 0) != 0 || k.advertise.size() < 5 || k.advertise.find_first_of(";@<> ") != std::string::npos)
       r.fail(n["advertise"], "cluster.advertise", "'" + k.advertise + "' is not allowed; a SIP URI of host and port, e.g. sip:192.0.2.10:5060");
+    const HostPort hp = parseHostPort(r, n["advertise"], "cluster.advertise", k.advertise,
+                                      std::string_view(k.advertise).substr(4), 5060, true);
+    k.advertiseHost = hp.host;
+    k.advertisePort = hp.port;
   }
   if (n["heartbeat_ms"]) k.heartbeatInterval = Millis(r.integer(n["heartbeat_ms"], "cluster.heartbeat_ms", 50, 60000));
   if (n["dead_after_ms"]) k.deadAfter = Millis(r.integer(n["dead_after_ms"], "cluster.dead_after_ms", 100, 600000));

@@ -390,13 +390,12 @@ void ProxyEngine::maybeRetire(std::uint64_t id) {
     return !tx || tx->state() == std::remove_reference_t<decltype(*tx)>::State::Terminated;
   };
   const bool waitsOnlyForRetransmissions =   // a non-INVITE over UDP after its final: Timers J and K
-      !ctx->isInvite && !ctx->local && ctx->finalSent && !ctx->cancel && ctx->server && !isReliable(ctx->in.transport) &&
+      !ctx->isInvite && !ctx->cancel && ctx->finalSent && ctx->server && ctx->client && !isReliable(ctx->in.transport) &&
       ctx->server->state() == ServerTransaction::State::Completed && ctx->server->nextDeadline() &&
-      (!ctx->client || ctx->client->state() == ClientTransaction::State::Completed ||
+      (ctx->client->state() == ClientTransaction::State::Completed ||
        ctx->client->state() == ClientTransaction::State::Terminated);
   if (waitsOnlyForRetransmissions)
-    completed_.add(ctx->serverKey, ctx->client ? ctx->clientKey : std::string(), ctx->in,
-                   ctx->server->lastResponse(), *ctx->server->nextDeadline());
+    completed_.add(ctx->serverKey, ctx->clientKey, ctx->in, ctx->server->lastResponse(), *ctx->server->nextDeadline());
   else if (!done(ctx->server) || !done(ctx->client) || !done(ctx->cancel)) return;
   else if (ctx->client && !ctx->finalSent && ctx->server) return;  // still owes the phone a final
   serverIndex_.erase(ctx->serverKey);

@@ -30,26 +30,21 @@ void nameTlsNodes(Network& network, const NodeTable& nodes, const UpstreamList& 
       if (n.transport == Transport::Tls && n.upstream == u.name) network.setTlsServerName(n.endpoint, u.host);
 }
 
-
-} // namespace
-
+// What the proxy engine takes of the config (timers, limits, the advertised address).
 ProxyConfig proxyConfig(const Config& c) {
   ProxyConfig p;
   p.timers = c.timers;
   p.maxMessageBytes = c.transport.maxMessageBytes;
   p.maxPhoneExpires = c.routing.sbc.maxPhoneExpires;
   if (c.nat.flowTimer) p.flowTimer = c.nat.keepaliveInterval;
-  if (c.cluster.enabled && !c.cluster.advertise.empty()) {
-    // "sip:host:port" (conf/ checked the shape); a name is kept as written.
-    const std::string hp = c.cluster.advertise.substr(4);
-    const auto colon = hp.rfind(':');
-    const bool hasPort = colon != std::string::npos && hp.find(']', colon) == std::string::npos;
-    p.advertiseHost = hasPort ? hp.substr(0, colon) : hp;
-    if (p.advertiseHost.size() > 2 && p.advertiseHost.front() == '[') p.advertiseHost = p.advertiseHost.substr(1, p.advertiseHost.size() - 2);
-    p.advertisePort = hasPort ? static_cast<std::uint16_t>(std::atoi(hp.substr(colon + 1).c_str())) : 5060;
+  if (c.cluster.enabled) {
+    p.advertiseHost = c.cluster.advertiseHost;
+    p.advertisePort = c.cluster.advertisePort;   // 0: no shared address
   }
   return p;
 }
+
+} // namespace
 
 App::App(const Config& config, const NodeTable::Resolved& resolved, std::string configPath)
     : config_(config), configPath_(std::move(configPath)), signals_(io_, SIGINT, SIGTERM), tickTimer_(io_),

@@ -28,9 +28,6 @@
 
 namespace switchback {
 
-/// What the proxy engine takes of the config (timers, limits, the advertised address).
-ProxyConfig proxyConfig(const Config& c);
-
 /// The composition root: owns the event loop and builds every component from the config.
 /// SIGHUP reloads the config file, SIGTERM/SIGINT drain and exit.
 class App : private MessageSink {

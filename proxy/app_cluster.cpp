@@ -64,8 +64,8 @@ void App::applyPeer(const std::string& aor, const std::string& owner, std::strin
   const Flow& phone = b->contacts.front().flow;
   const auto& listeners = network_.listeners();
   if (phone.listener < listeners.size()) {
-    const ProxyConfig p = proxyConfig(config_);
-    b->lastRegister = p.advertisePort ? withOwnPath(b->lastRegister, p.advertiseHost, p.advertisePort)
+    const auto& k = config_.cluster;
+    b->lastRegister = k.advertisePort ? withOwnPath(b->lastRegister, k.advertiseHost, k.advertisePort)
                                       : withOwnPath(b->lastRegister, listeners[phone.listener].host,
                                                     listeners[phone.listener].port);
   }

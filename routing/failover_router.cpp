@@ -47,28 +47,14 @@ void FailoverRouter::queueCheck(std::string_view aor, Registrant& r, std::uint32
   std::push_heap(checks_.begin(), checks_.end(), std::greater<>{});
 }
 
-TimePoint FailoverRouter::nextCheck(const std::string& aor, const Registrant& r, TimePoint now) const {
-  const TimePoint soon = now + kRecheckWhileWaiting;
+TimePoint FailoverRouter::nextCheck(const Registrant& r, const FailoverSettings& s, const std::vector<NodeView>& v,
+                                    TimePoint now) const {
   if (r.state.activeDialogs > 0) return now + Seconds(1);  // in a call: it fails back once the call ends
+  const TimePoint soon = now + kRecheckWhileWaiting;
   if (r.pendingNode) return soon;
   TimePoint due = now + kCheckAtLeastEvery;
-  if (ownedHere_ && !ownedHere_(aor)) return due;  // its owner checks it, unless it comes here
-  const std::size_t current = *r.state.current;
-  if (current >= nodes_.nodes().size()) return due;
-  const UpstreamNode& node = nodes_.nodes()[current];
-  if (const Binding* b = bindings_.find(aor)) {
-    auto it = b->nodes.find(node.name);
-    if (it != b->nodes.end() && it->second.registered && it->second.expires > now)
-      due = std::min(due, it->second.expires - RegistrantPolicy::kRenewBefore);
-  }
-  const FailoverSettings s = settingsFor(aor);
-  if (s.failBackMode == FailBackMode::Duration && s.failBackTimeout > 0)
-    due = std::min(due, r.state.failedOverAt + Seconds(effectiveFailBackTimeout(s.failBackTimeout)));
-  if (s.failBackMode == FailBackMode::DnsTtl) {
-    auto ttl = node.dnsTtl;
-    if (!ttl && node.dnsTarget.empty()) ttl = config_.ipLiteralDnsTtl;
-    if (ttl) due = std::min(due, r.state.failedOverAt + *ttl);
-  }
+  for (const auto at : {RegistrantPolicy::renewalAt(r.state, v), RegistrantPolicy::timedFailbackAt(s, r.state, v)})
+    if (at) due = std::min(due, *at);
   return std::max(due, due <= now ? soon : now + Seconds(1));
 }
 
@@ -494,19 +480,26 @@ bool FailoverRouter::continueFailbackChecks(TimePoint now) {
     r.checkAt = 0;
     if (!r.state.current || *r.state.current == 0) continue;
     ++failbackChecks_;
-    failBackDue(aor, r, now);
-    if (r.state.current && *r.state.current != 0) queueCheck(aor, r, secondOf(nextCheck(aor, r, now)));
+    r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
+    if (ownedHere_ && !ownedHere_(aor)) {         // its owner checks it, unless it comes here
+      queueCheck(aor, r, secondOf(now + kCheckAtLeastEvery));
+      continue;
+    }
+    const auto current = r.state.current;
+    FailoverSettings s = settingsFor(aor);
+    const auto v = views(aor, now);
+    failBackDue(aor, r, s, v, now);
+    if (!r.state.current || *r.state.current == 0) continue;
+    if (r.state.current != current) s = settingsFor(aor);   // the settings follow the current node's role
+    queueCheck(aor, r, secondOf(nextCheck(r, s, v, now)));
   }
   if (due()) return true;
   if (checks_.empty()) checks_.shrink_to_fit();   // a failover's worth of them, given back
   return false;
 }
 
-void FailoverRouter::failBackDue(const std::string& aor, Registrant& r, TimePoint now) {
-  r.state.activeDialogs = dialogs_.busy(aor);  // either end of a call, ringing or answered
-  if (!r.state.current || *r.state.current == 0 || (ownedHere_ && !ownedHere_(aor))) return;
-  const FailoverSettings s = settingsFor(aor);
-  auto v = views(aor, now);
+void FailoverRouter::failBackDue(const std::string& aor, Registrant& r, const FailoverSettings& s,
+                                 const std::vector<NodeView>& v, TimePoint now) {
   std::optional<std::size_t> best = RegistrantPolicy::firstUsable(v);
   if (!config_.healthGatedFailback) best = 0;  // try the primary whatever the probes say
   if (RegistrantPolicy::renewalDue(r.state, v, now) && !r.pendingNode) {
@@ -523,7 +516,7 @@ void FailoverRouter::failBackDue(const std::string& aor, Registrant& r, TimePoin
     return;
   }
   if (s.failBackMode != FailBackMode::Duration && s.failBackMode != FailBackMode::DnsTtl) return;
-  if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) return;  // not yet, or busy: next second
+  if (!RegistrantPolicy::timedFailbackDue(s, r.state, v, now)) return;  // not yet, or busy: nextCheck says when
   if (!best || *best >= *r.state.current) return;
   if (s.reRegisterOn && !v[*best].registered) registerOn(aor, r, *best, now);
   else moveTo(aor, r, *best, now);

@@ -144,9 +144,14 @@ private:
   void nodeDown(const std::string& aor, EdgeWork& work, TimePoint now);
   void nodeUp(const Binding& b, const EdgeWork& work, TimePoint now);
   void setPending(Registrant& r, std::optional<std::size_t> node);
-  void failBackDue(const std::string& aor, Registrant& r, TimePoint now);
+  /// A failback check of a registrant away from the primary (the caller looked at its calls and
+  /// owner, its settings and its nodes).
+  void failBackDue(const std::string& aor, Registrant& r, const FailoverSettings& s, const std::vector<NodeView>& v,
+                   TimePoint now);
   void queueCheck(std::string_view aor, Registrant& r, std::uint32_t second);
-  TimePoint nextCheck(const std::string& aor, const Registrant& r, TimePoint now) const;
+  /// When to check it again: its renewal or timed failback as the policy computes them, sooner
+  /// while it waits on something, at least every kCheckAtLeastEvery.
+  TimePoint nextCheck(const Registrant& r, const FailoverSettings& s, const std::vector<NodeView>& v, TimePoint now) const;
   static std::uint32_t secondOf(TimePoint t);
   void forgetIdle();
   std::vector<NodeView> views(std::string_view aor, TimePoint now) const;

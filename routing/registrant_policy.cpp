@@ -8,28 +8,41 @@ std::optional<std::size_t> RegistrantPolicy::firstUsable(const std::vector<NodeV
   return std::nullopt;
 }
 
-bool RegistrantPolicy::renewalDue(const RegistrantState& st, const std::vector<NodeView>& nodes, TimePoint now) {
-  if (!st.current || *st.current >= nodes.size()) return false;
+std::optional<TimePoint> RegistrantPolicy::renewalAt(const RegistrantState& st, const std::vector<NodeView>& nodes) {
+  if (!st.current || *st.current >= nodes.size()) return std::nullopt;
   const NodeView& n = nodes[*st.current];
-  return n.registered && n.registrationExpires && now + kRenewBefore >= *n.registrationExpires;
+  if (!n.registered || !n.registrationExpires) return std::nullopt;
+  return *n.registrationExpires - kRenewBefore;
+}
+
+bool RegistrantPolicy::renewalDue(const RegistrantState& st, const std::vector<NodeView>& nodes, TimePoint now) {
+  const auto at = renewalAt(st, nodes);
+  return at && now >= *at;
+}
+
+std::optional<TimePoint> RegistrantPolicy::timedFailbackAt(const FailoverSettings& s, const RegistrantState& st,
+                                                           const std::vector<NodeView>& nodes) {
+  if (!st.current || *st.current >= nodes.size()) return std::nullopt;
+  switch (s.failBackMode) {
+  case FailBackMode::Duration:
+    // 0: the primary is not retried until the current node fails.
+    if (s.failBackTimeout == 0) return std::nullopt;
+    return st.failedOverAt + Seconds(effectiveFailBackTimeout(s.failBackTimeout));
+  case FailBackMode::DnsTtl:
+    if (const auto ttl = nodes[*st.current].dnsTtl) return st.failedOverAt + *ttl;
+    return std::nullopt;
+  case FailBackMode::NewRequests:
+  case FailBackMode::Registration:
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 bool RegistrantPolicy::timedFailbackDue(const FailoverSettings& s, const RegistrantState& st,
                                         const std::vector<NodeView>& nodes, TimePoint now) {
-  if (!st.current || *st.current >= nodes.size() || st.activeDialogs > 0) return false;
-  switch (s.failBackMode) {
-  case FailBackMode::Duration:
-    // 0: the primary is not retried until the current node fails.
-    return s.failBackTimeout > 0 && now >= st.failedOverAt + Seconds(effectiveFailBackTimeout(s.failBackTimeout));
-  case FailBackMode::DnsTtl: {
-    const auto ttl = nodes[*st.current].dnsTtl;
-    return ttl && now >= st.failedOverAt + *ttl;
-  }
-  case FailBackMode::NewRequests:
-  case FailBackMode::Registration:
-    return false;
-  }
-  return false;
+  if (st.activeDialogs > 0) return false;
+  const auto at = timedFailbackAt(s, st, nodes);
+  return at && now >= *at;
 }
 
 std::optional<std::size_t> RegistrantPolicy::preferredNode(const FailoverSettings& s, const RegistrantState& st,

@@ -74,6 +74,13 @@ public:
   /// The current node's registration requires renewal: it ends within kRenewBefore.
   static bool renewalDue(const RegistrantState& st, const std::vector<NodeView>& nodes, TimePoint now);
   static constexpr Seconds kRenewBefore{32};
+
+  /// When the current node's registration requires renewal, and when the timed failback falls
+  /// due (busy or not): the times renewalDue and timedFailbackDue compare `now` with, so a caller
+  /// can look again then rather than every second. Nullopt: never, as things stand.
+  static std::optional<TimePoint> renewalAt(const RegistrantState& st, const std::vector<NodeView>& nodes);
+  static std::optional<TimePoint> timedFailbackAt(const FailoverSettings& s, const RegistrantState& st,
+                                                  const std::vector<NodeView>& nodes);
 };
 
 } // namespace switchback

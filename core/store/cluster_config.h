@@ -2,6 +2,7 @@
 
 #include "core/clock.h"
 
+#include <cstdint>
 #include <string>
 
 namespace switchback {
@@ -24,6 +25,8 @@ struct ClusterConfig {
   std::string nodeId;                     // unique in the cluster
   bool sharedRegistrations = true;        // false: a phone must register via this node before its calls
   std::string advertise;                  // "sip:host:port": Path and Record-Route name it (a shared VIP)
+  std::string advertiseHost;              // its host (no brackets) and port (5060 if not given), as read
+  std::uint16_t advertisePort = 0;
   Millis heartbeatInterval{300};
   Millis deadAfter{1000};                 // the heartbeat key's TTL: a node silent this long is dead
   Seconds grace{30};                      // a binding's key outlives its expiry by this much

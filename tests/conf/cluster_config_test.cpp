@@ -20,6 +20,8 @@ cluster: { name: east, node_id: sb-a, shared_registrations: false, advertise: "s
   CHECK(c.cluster.nodeId == "sb-a");
   CHECK_FALSE(c.cluster.sharedRegistrations);
   CHECK(c.cluster.advertise == "sip:127.0.0.9:5060");
+  CHECK(c.cluster.advertiseHost == "127.0.0.9");
+  CHECK(c.cluster.advertisePort == 5060);
   CHECK(c.cluster.heartbeatInterval == Millis(200));
 }
 
@@ -42,6 +44,12 @@ TEST_CASE("store and cluster errors name the file, the line and what is allowed"
              Contains("test.yaml:5") && Contains("cluster.node_id"));
   CHECK_THAT(errorOf(kMinimalConfig + "store: { kind: redis }\ncluster: { node_id: a, advertise: \"127.0.0.1\" }\n"),
              Contains("test.yaml:5") && Contains("cluster.advertise"));
+  // The port is read as the listen addresses' are: 99999 is refused, not cut to 16 bits.
+  CHECK_THAT(errorOf(kMinimalConfig + "store: { kind: redis }\ncluster: { node_id: a, advertise: \"sip:192.0.2.10:99999\" }\n"),
+             Contains("test.yaml:5") && Contains("cluster.advertise") && Contains("allowed: 1-65535"));
+  const Config v6 = loadConfigString(kMinimalConfig + "store: { kind: redis }\ncluster: { node_id: a, advertise: \"sip:[::1]\" }\n");
+  CHECK(v6.cluster.advertiseHost == "::1");
+  CHECK(v6.cluster.advertisePort == 5060);
   CHECK_THAT(errorOf(kMinimalConfig + "store: { kind: redis }\ncluster: { node_id: a, heartbeat_ms: 500, dead_after_ms: 600 }\n"),
              Contains("test.yaml:5") && Contains("cluster.dead_after_ms"));
   CHECK_THAT(errorOf(kMinimalConfig + "persistence: { path: /tmp/a.db }\nstore: { kind: sqlite, path: /tmp/b.db }\n"),
