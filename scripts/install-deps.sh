@@ -8,7 +8,8 @@ packages=(
   kamailio sip-tester dnsmasq-base python3 curl gnuplot-nox
   clang-14 libclang-rt-14-dev libssl-dev openssl socat
   prometheus chromium python3-jsonschema podman-compose
-  redis-server libhiredis-dev
+  redis-server redis-sentinel libhiredis-dev keepalived iproute2
+  baresip linphone-cli
 )
 missing=()
 for p in "${packages[@]}"; do
