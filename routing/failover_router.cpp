@@ -416,9 +416,15 @@ void FailoverRouter::nodeDown(const std::string& aor, EdgeWork& work, TimePoint 
   auto v = views(aor, now);
   for (std::size_t i = 0; i < v.size() && !r.state.current; ++i)
     if (v[i].registered) setCurrent(aor, r, i);
-  if (r.state.current != work.node) return;
-  ++work.affected;
   const FailoverSettings s = settingsFor(aor);
+  if (r.state.current != work.node) {
+    // The phone's own REGISTER may have moved it off this node before the edge was worked
+    // through: it failed over all the same, and failRegistrationOn's invalidation "at the point
+    // of failing over" is still owed (otherwise the failed node's registration stays live).
+    if (r.state.failedNode == work.node && s.reRegisterOn && s.failRegistrationOn) bindings_.invalidate(aor, work.name);
+    return;
+  }
+  ++work.affected;
   const auto target = RegistrantPolicy::firstUsable(v);
   if (!target) return;
   if (!s.reRegisterOn) {  // the nodes share registrations: requests simply go elsewhere

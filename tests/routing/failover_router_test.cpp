@@ -258,3 +258,21 @@ TEST_CASE("failback checks are keyed by when they fall due: a quiet second costs
   CHECK(f.router.signalingOn(0) == total);
   CHECK(f.router.failbackChecks() == first + total);
 }
+
+TEST_CASE("failRegistrationOn invalidates the failed node's registration also when the phone's own REGISTER moved "
+          "the registrant before the down edge",
+          "[failover_router]") {
+  Fixture f;
+  RoutingConfig c = f.config;
+  c.failover.site.server.reRegisterOn = true;
+  c.failover.site.server.failRegistrationOn = true;
+  f.router.reconfigure(c);
+  // carol's refresh lands on the secondary first (the primary was seen down by it, not yet by
+  // the edge work); bob is still on the primary when the edge comes.
+  f.router.onRegistered("sip:carol@example.com", "secondary", f.t0 + 1s);
+  REQUIRE(f.node("sip:carol@example.com") == 1u);
+  f.failOver(f.t0 + 2s);
+  CHECK_FALSE(f.bindings.find("sip:carol@example.com")->nodes.at("primary").registered);
+  CHECK_FALSE(f.bindings.find("sip:bob@example.com")->nodes.at("primary").registered);
+  CHECK(f.bindings.find("sip:carol@example.com")->nodes.at("secondary").registered);
+}
