@@ -303,3 +303,14 @@ def failover_and_failback(h, primary, secondary, sb, alice, bob, regint):
     h.check(alice.alive() and bob.alive(), "both phones are still running")
     st = sb.status()["failover"]
     h.check(st["failovers"] >= 2 and st["failbacks"] >= 1, "/status counts the failovers and the failback", st)
+
+
+
+def stop_phones(h, sb, phones):
+    """Stops the phones (SIGTERM, by PID) while Switchback still runs, so that the REGISTERs
+    removing their bindings on the way out are answered and they exit at once; says whether
+    Switchback saw the bindings go."""
+    for p in phones:
+        p.process.stop(timeout=10)
+    gone = wait_until(lambda: not any((sb.binding(f"sip:{p.user}@example.com") or {}).get("contacts") for p in phones), 5)
+    h.figure("on SIGTERM the phones " + ("unregistered through Switchback" if gone else "left their bindings in place"))

@@ -7,7 +7,7 @@ alice is a plain account; bob uses RFC 5626 outbound (sipnat=outbound: reg-id, k
 Asserted from the phones' own ctrl_tcp events (REGISTER_OK, CALL_ESTABLISHED, CALL_CLOSED) and
 from what each registrar logged."""
 from harness import Harness
-from softphones import Baresip, failover_and_failback, registered_on, softphone_pair
+from softphones import Baresip, failover_and_failback, registered_on, softphone_pair, stop_phones
 
 REGINT = 15          # the phones' registration interval (s): libre refreshes at 90 %, every ~13.5 s
 
@@ -47,4 +47,5 @@ h.check(all(sb.binding(f"sip:{u}@example.com")["contacts"][0]["reachable"] for u
         "/status: both phones reachable")
 h.figure(f"keep-alives: {m.get('switchback_nat_keepalives_sent_total', 0):.0f} OPTIONS sent and answered, "
          f"{m.get('switchback_stun_answered_total', 0):.0f} STUN from bob")
+stop_phones(h, sb, (alice, bob))
 h.finish()

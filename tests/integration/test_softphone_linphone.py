@@ -8,7 +8,7 @@ they sent (their -d 4 log holds every SIP message) and what each registrar logge
 import re
 
 from harness import Harness, wait_until
-from softphones import Linphonec, failover_and_failback, registered_on, softphone_pair
+from softphones import Linphonec, failover_and_failback, registered_on, softphone_pair, stop_phones
 
 EXPIRES = 15         # the phones' registration (s): belle-sip refreshes at 90 %, every ~13.5 s
 
@@ -50,4 +50,5 @@ h.check(m.get("switchback_nat_keepalives_sent_total", 0) >= 4 and m.get("switchb
         {k: v for k, v in m.items() if "nat" in k})
 h.figure(f"keep-alives: {m.get('switchback_keepalives_total', 0):.0f} CRLF from the phones, "
          f"{m.get('switchback_nat_keepalives_sent_total', 0):.0f} OPTIONS to them, all answered")
+stop_phones(h, sb, (alice, bob))
 h.finish()
