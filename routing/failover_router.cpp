@@ -186,7 +186,9 @@ void FailoverRouter::remap(const NodeTable::Remap& remap) {
 }
 
 void FailoverRouter::registerOn(const std::string& aor, Registrant& r, std::size_t node, TimePoint now) {
-  if (r.state.failedNode == node) r.state.failedNode.reset();  // failback to it is attempted
+  // The failed node stays blocked while the failback registration is only attempted: the seed's
+  // phones "won't communicate with failed servers that recover until failback succeeds", so the
+  // block lifts when the registration there succeeds (moveTo), not when it is sent.
   if (r.pendingNode == node) return;
   setPending(r, node);
   if (reregistrar_) reregistrar_->request(aor, node, now);

@@ -26,8 +26,8 @@ struct RegistrantState {
   NodeIndex current;                          // the node that processed the last successful transaction
   TimePoint failedOverAt{};                   // when `current` last moved to a lower-priority node
   int activeDialogs = 0;                      // calls in progress: failback waits while busy
-  // The node it failed over from: onlySignalWithRegistered refuses it until failback to it is
-  // attempted or another failover occurs (a node that never failed is not refused).
+  // The node it failed over from: onlySignalWithRegistered refuses it until failback to it
+  // succeeds or another failover occurs (a node that never failed is not refused).
   NodeIndex failedNode;
 };
 
@@ -56,7 +56,8 @@ public:
   /// advisory: "no signaling is accepted from or sent to a server that has failed until failback
   /// is attempted or failover occurs". With onlySignalWithRegistered in force, the registrant's
   /// failed node (st.failedNode) is refused while it is not registered there; a healthy node
-  /// that never failed for it is not.
+  /// that never failed for it is not. The block lifts when failback succeeds (the overview:
+  /// phones "won't communicate with failed servers that recover until failback succeeds").
   static bool mayUseDialogNode(const FailoverSettings& s, const RegistrantState& st, const std::vector<NodeView>& nodes,
                                std::size_t node);
 

@@ -1,5 +1,3 @@
-# Not yet a CTest test: it fails on main (issue 21 item 1, the block lifts before failback succeeds).
-# Rename to test_block_until_failback.py with the fix: drop the failedNode reset in FailoverRouter::registerOn.
 """onlySignalWithRegistered: "phones won't communicate with failed servers that recover until
 failback succeeds" (the advisory's overview), not merely until it is attempted. reRegisterOn=1,
 failRegistrationOn=1, failBack.mode newRequests. alice calls bob via the primary; the primary is
