@@ -273,11 +273,22 @@ void App::runSlices() {
   SlowTurns::Scope timed(turns_, "slices");
   const TimePoint start = Clock::now();
   bool edges = true, checks = true, store = persistDue_;
+  // The store keeps pace with what changed since its last slice, whatever the budget: a loop
+  // busy with SIP (a registration storm, a slow machine) runs few slices, and a store that took
+  // only kPersistSlice rows per turn would fall ever further behind the 200 OKs already sent,
+  // so a crash would lose far more than the flush interval promises. Rows change by the SIP
+  // work that made them, so writing them costs a fraction of it. A bulk change (a takeover's
+  // ownership, a purge) is still written in bounded turns (kPersistCatchUp).
+  if (store) {
+    const std::size_t waiting = bindings_.changedCount();
+    if (waiting > persistLeft_ + kPersistSlice) store = persist(std::min(waiting - persistLeft_, kPersistCatchUp));
+  }
   while ((edges || checks || store) && Clock::now() - start < kSliceBudget) {
     if (edges) edges = router_.continueEdges(start);
     if (checks && Clock::now() - start < kSliceBudget) checks = router_.continueFailbackChecks(start);
     if (store && Clock::now() - start < kSliceBudget) store = persist(kPersistSlice);
   }
+  persistLeft_ = store ? bindings_.changedCount() : 0;
   if (persistDue_ && !store) {
     persistDue_ = false;
     schedulePersist();

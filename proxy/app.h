@@ -71,6 +71,7 @@ private:
   void trimAfterStorm();
   static constexpr std::size_t kStormTransactions = 1000;
   static constexpr std::size_t kPersistSlice = 16;
+  static constexpr std::size_t kPersistCatchUp = 1024;  // the most rows one turn writes to keep pace
   static constexpr Millis kSliceBudget{1};
   static constexpr Millis kSliceGap{2};
   Millis flushInterval() const;
@@ -102,6 +103,7 @@ private:
   boost::asio::steady_timer sliceTimer_;
   bool slicesArmed_ = false;
   bool persistDue_ = false;   // the store's interval came: changed rows go out in slices
+  std::size_t persistLeft_ = 0;  // changed rows the last store slice left waiting
   boost::asio::steady_timer drainTimer_;
   Stats stats_;
   SlowTurns turns_;

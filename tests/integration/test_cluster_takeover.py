@@ -51,7 +51,8 @@ while time.monotonic() < deadline:
     for name, node in (("b", b), ("c", c)):
         st = node.status()
         samples[name].append((time.monotonic(), st["failover"]["reregistration"]["registered"]))
-        done = done and st["cluster"]["taken_over"] > 0 and st["failover"]["reregistration"]["queued"] == 0
+        rr = st["failover"]["reregistration"]
+        done = done and st["cluster"]["taken_over"] > 0 and rr["queued"] == 0 and rr["registered"] >= st["cluster"]["taken_over"]
     if done:
         break
     time.sleep(0.05)
