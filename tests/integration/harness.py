@@ -285,7 +285,8 @@ class Redis:
 
 
 class Dns:
-    """A DNS server on loopback (dnsmasq) serving SRV and A records with a chosen TTL, and a
+    """A DNS server on loopback (dnsmasq) serving SRV and A records with a chosen TTL (or, for an
+    A record given as (name, address, ttl), its own), and a
     resolv.conf (sofia-sip's format, with its port) for Switchback to use it."""
 
     def __init__(self, harness, srv, hosts, ttl):
@@ -296,8 +297,8 @@ class Dns:
                 "--no-resolv", "--no-hosts", f"--local-ttl={ttl}", f"--pid-file={self.dir}/pid", "--log-queries"]
         for name, target, port, priority, weight in srv:
             argv.append(f"--srv-host={name},{target},{port},{priority},{weight}")
-        for name, address in hosts:
-            argv.append(f"--host-record={name},{address},{ttl}")
+        for name, address, *own_ttl in hosts:  # (name, address[, ttl]): a record may have its own TTL
+            argv.append(f"--host-record={name},{address},{own_ttl[0] if own_ttl else ttl}")
         self.process = Process("dnsmasq", argv, os.path.join(self.dir, "dnsmasq.log"))
         harness.processes.append(self.process)
         self.resolv_conf = os.path.join(self.dir, "resolv.conf")
@@ -470,6 +471,18 @@ class Harness:
         if shutil.which("dnsmasq") is None:
             raise RuntimeError("dnsmasq is not installed (apt-get install dnsmasq-base)")
         return Dns(self, srv, hosts, ttl)
+
+    def time_failback(self, primary, failed_over, back, timeout):
+        """Partitions the primary (SIGSTOP) until failed_over() holds, heals it, then waits up to
+        timeout s for back(): (whether it came back, seconds from the failover to then)."""
+        os.killpg(primary.process.pid, signal.SIGSTOP)
+        try:
+            self.require(wait_until(failed_over, 5, interval=0.02), "failed over to the secondary")
+            at = time.monotonic()
+        finally:
+            os.killpg(primary.process.pid, signal.SIGCONT)
+        came_back = wait_until(back, timeout, interval=0.05)
+        return came_back, time.monotonic() - at
 
     def registrar_srv(self, primary, secondary, ttl):
         """registrar.test: SRV records naming primary.test (priority 10) and secondary.test (20)."""

@@ -3,11 +3,9 @@
 dns.ip_literal_ttl_s: 5 an idle registrant fails over (the primary frozen) and is registered on
 the primary again 5 s after failing over, as with a DNS name whose record has that TTL."""
 import os
-import signal
 import subprocess
-import time
 
-from harness import Harness, wait_until
+from harness import Harness
 
 TTL = 5
 
@@ -30,12 +28,7 @@ def on(node):
     return bool(sb.binding("sip:alice@example.com")["nodes"].get(node, {}).get("registered"))
 
 
-os.killpg(primary.process.pid, signal.SIGSTOP)
-h.require(wait_until(lambda: on("secondary"), 5, interval=0.02), "alice failed over to the secondary")
-failed_over = time.monotonic()
-os.killpg(primary.process.pid, signal.SIGCONT)
-back = wait_until(lambda: on("primary"), TTL + 10, interval=0.05)
-after = time.monotonic() - failed_over
+back, after = h.time_failback(primary, lambda: on("secondary"), lambda: on("primary"), TTL + 10)
 h.check(back and TTL - 0.5 <= after <= TTL + 2.5, f"alice failed back {after:.1f} s after failing over (TTL taken: {TTL} s)")
 h.figure(f"DNSTTL over IP literals: failback {after:.1f} s after failover with dns.ip_literal_ttl_s {TTL}")
 h.finish()

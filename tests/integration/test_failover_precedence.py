@@ -5,7 +5,9 @@ the primary and looks at what a user sees: whether Switchback registers alice on
 1. Upstreams with role outbound_proxy; the site's outboundProxy block says reRegisterOn 1, a
    registrant group's server settings say 0: the outboundProxy key wins, alice is replayed.
 2. Servers; only the primary's own settings (upstreams[].failover, the advisory's server.x) say
-   reRegisterOn 1: they apply to registrants working with the primary, alice is replayed."""
+   reRegisterOn 1: they apply to registrants working with the primary, alice is replayed.
+3. Outbound proxies; the primary's own settings say reRegisterOn 0, the site's outboundProxy block
+   says 1: the outboundProxy key wins over the per-server one, alice is replayed."""
 import os
 import signal
 
@@ -38,4 +40,6 @@ failover: { outboundProxy: { reRegisterOn: 1, failRegistrationOn: 1 } }
 registrant_groups: [{ name: everyone, match: "*", failover: { reRegisterOn: 0 } }]
 """)
 case("per-server", "failover: { reRegisterOn: 1, failRegistrationOn: 1 }", "", "")
+case("proxy-over-server", "role: outbound_proxy, failover: { reRegisterOn: 0 }", "role: outbound_proxy",
+     "failover: { outboundProxy: { reRegisterOn: 1, failRegistrationOn: 1 } }\n")
 h.finish()
