@@ -241,12 +241,13 @@ bool flag(const Reader& r, const YAML::Node& node, const std::string& key) {
 
 // The advisory's parameters, by their own names, for one scope.
 FailoverOverrides readOverrides(const Reader& r, const YAML::Node& node, const std::string& key, bool allowNested) {
-  std::set<std::string> keys{"reRegisterOn", "failRegistrationOn", "onlySignalWithRegistered", "failBack"};
+  std::set<std::string> keys{"reRegisterOn", "failRegistrationOn", "onlySignalWithRegistered", "failBack", "queryOnRecovery"};
   if (allowNested) keys.insert("outboundProxy");
   r.onlyKeys(node, key, keys);
   FailoverOverrides o;
   if (node["reRegisterOn"]) o.reRegisterOn = flag(r, node["reRegisterOn"], key + ".reRegisterOn");
   if (node["failRegistrationOn"]) o.failRegistrationOn = flag(r, node["failRegistrationOn"], key + ".failRegistrationOn");
+  if (node["queryOnRecovery"]) o.queryOnRecovery = flag(r, node["queryOnRecovery"], key + ".queryOnRecovery");
   if (node["onlySignalWithRegistered"])
     o.onlySignalWithRegistered = flag(r, node["onlySignalWithRegistered"], key + ".onlySignalWithRegistered");
   if (const YAML::Node fb = node["failBack"]) {

@@ -52,6 +52,7 @@ void apply(FailoverSettings& s, const FailoverOverrides& o) {
   if (o.onlySignalWithRegistered) s.onlySignalWithRegistered = *o.onlySignalWithRegistered;
   if (o.failBackMode) s.failBackMode = *o.failBackMode;
   if (o.failBackTimeout) s.failBackTimeout = effectiveFailBackTimeout(*o.failBackTimeout);
+  if (o.queryOnRecovery) s.queryOnRecovery = *o.queryOnRecovery;
 }
 
 } // namespace

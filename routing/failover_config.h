@@ -23,6 +23,10 @@ struct FailoverSettings {
   bool onlySignalWithRegistered = true;
   FailBackMode failBackMode = FailBackMode::NewRequests;
   std::uint32_t failBackTimeout = 3600;   // seconds; 0 = never retry the primary on a timer
+  /// Not in the advisory (off by default, the advisory to the letter: failRegistrationOn=0 "will
+  /// attempt failback without first attempting to register with the primary"). On: with
+  /// failRegistrationOn=0, a node seen up again is asked whether it still holds registrations.
+  bool queryOnRecovery = false;
 
   /// authOptimizedInFailover follows reRegisterOn (the advisory: enabling one enables the other).
   bool authOptimizedInFailover() const { return reRegisterOn; }
@@ -37,6 +41,7 @@ struct FailoverOverrides {
   std::optional<bool> onlySignalWithRegistered;
   std::optional<FailBackMode> failBackMode;
   std::optional<std::uint32_t> failBackTimeout;
+  std::optional<bool> queryOnRecovery;
 };
 
 /// A scope has settings for upstreams used as servers and for upstreams used as outbound

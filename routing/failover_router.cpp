@@ -389,9 +389,9 @@ bool FailoverRouter::continueEdges(TimePoint now) {
   aors.reserve(kEdgeSlice);
   const bool done = bindings_.forEachSlice(work.cursor, kEdgeSlice, [&](const Binding& b) {
     if (!work.up) return aors.push_back(b.aor);
-    // failRegistrationOn=0: registrations there "remain active", but a node that was down may
-    // have lost them (a restarted registrar with its location in memory): Switchback asks
-    // before relying on them.
+    // failRegistrationOn=0: registrations there "remain active" and the phone "will attempt
+    // failback without first attempting to register with the primary" (advisory): nothing is
+    // asked unless queryOnRecovery (not in the advisory) is on.
     auto it = b.nodes.find(work.name);
     if (it != b.nodes.end() && it->second.registered && it->second.expires > now) aors.push_back(b.aor);
   });
@@ -402,7 +402,7 @@ bool FailoverRouter::continueEdges(TimePoint now) {
       continue;
     }
     const FailoverSettings s = settingsFor(aor);
-    if (reregistrar_ && s.reRegisterOn && !s.failRegistrationOn) reregistrar_->verify(aor, work.node, now);
+    if (reregistrar_ && s.reRegisterOn && !s.failRegistrationOn && s.queryOnRecovery) reregistrar_->verify(aor, work.node, now);
   }
   if (done) {
     if (!work.up)

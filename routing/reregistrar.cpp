@@ -116,7 +116,10 @@ void Reregistrar::query(const std::string& aor, std::size_t node, TimePoint now)
                       auto asked = SipMessage::parse(withContacts, 65535, e);
                       const bool holds = r.status == 200 && r.response && asked && validRegistration(*asked, *r.response);
                       // No answer: the node is down again, and its health says so; nothing to conclude.
-                      if (holds || r.status == 0 || r.status >= 500) return;
+                      // A challenge (401/407) is not "not registered": a registrar challenges any
+                      // query whose nonce it no longer knows (restart, nonce lifetime), and the
+                      // advisory keeps failRegistrationOn=0 registrations active.
+                      if (holds || r.status == 0 || r.status >= 500 || r.status == 401 || r.status == 407) return;
                       ++lost_;
                       bindings_.invalidate(aor, name);
                       spdlog::info("'{}' no longer holds the registration of {} (query answered {}): not registered there",

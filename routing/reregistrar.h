@@ -44,8 +44,8 @@ public:
   void cancel(const std::string& aor);
   /// Asks `node` (paced) whether it still holds `aor`'s registration: the last REGISTER replayed
   /// with no Contact (RFC 3261 §10.2.3, a query). A 200 that does not list the phone's contacts
-  /// with an expiry, or a challenge (a restarted registrar refuses old nonces: nothing can be
-  /// confirmed), invalidates the registration there.
+  /// with an expiry, or another final refusal, invalidates the registration there; a challenge
+  /// does not (any registrar challenges a stale nonce: it says nothing about the registration).
   void verify(const std::string& aor, std::size_t node, TimePoint now);
   std::uint64_t registrationsLost() const { return lost_; }
   /// A registration of `aor` on `node` is queued or in flight (not waiting out a backoff).

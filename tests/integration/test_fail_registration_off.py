@@ -1,11 +1,11 @@
-"""failRegistrationOn=0 (reRegisterOn=1): "existing registrations will remain active", but a
-registrar that was down may have lost them. The primary is killed (kill -9) and restarted with
-empty location tables after alice and bob moved to the secondary. When it is seen up again,
-Switchback asks it whether it still holds their registrations (a REGISTER with no Contact, with
-the last credentials); the restarted registrar refuses the old nonce, nothing is confirmed, and
-the registrations there are no longer taken as live. alice's next call (newRequests) then does
-not go to a primary that does not know bob (404): it goes via the secondary, where both are
-registered, and completes."""
+"""failRegistrationOn=0 (reRegisterOn=1), the advisory to the letter: "existing registrations will
+remain active. This means that the phone will attempt failback without first attempting to register
+with the primary server to determine if it has recovered." The primary is killed (kill -9) after
+alice and bob registered there, they fail over to the secondary, and the primary is started again.
+When it is seen up, Switchback sends it no REGISTER (no query), still takes alice's and bob's
+registrations there as live, and alice's next call (failBack.mode newRequests) goes back to the
+primary. (The restarted registrar has lost bob, so that call is refused there: the price the
+advisory states; failover.queryOnRecovery, off by default, asks first.)"""
 import time
 
 from harness import Harness, wait_until
@@ -22,13 +22,13 @@ h.require(wait_until(lambda: sb.registered_on("alice", "secondary") and sb.regis
 h.check(sb.registered_on("alice", "primary"), "(failRegistrationOn=0: the primary registration stays active meanwhile)")
 primary.restart()
 h.require(wait_until(lambda: sb.status()["nodes"][0]["usable"], 5), "the restarted primary is seen up")
-h.check(wait_until(lambda: not sb.registered_on("alice", "primary") and not sb.registered_on("bob", "primary"), 3),
-        "Switchback asked the primary and no longer takes their registrations there as live",
+time.sleep(2)  # room for a query (paced) and its answer, had one been sent
+h.check(not primary.requests("REGISTER"), "no REGISTER (no query) is sent to the recovered primary",
+        primary.requests("REGISTER"))
+h.check(sb.registered_on("alice", "primary") and sb.registered_on("bob", "primary"),
+        "alice's and bob's registrations on the primary remain active",
         [sb.binding("sip:alice@example.com"), sb.binding("sip:bob@example.com")])
-callee = h.sipp_background("uas_answer.xml", sb.port, bob, timeout=20, name="bob")
-time.sleep(0.3)
-r = h.sipp("uac_call.xml", sb.port, alice, service="bob", timeout=20, name="alice")
-callee.proc.wait(timeout=25)
-h.check(r.rc == 0 and callee.proc.returncode == 0, "alice's call to bob completes", r)
-h.check(not any(x for x in primary.requests("INVITE")), "… not via the restarted primary", primary.requests("INVITE"))
+h.sipp("uac_call.xml", sb.port, alice, service="bob", timeout=10, name="alice")
+h.check(wait_until(lambda: primary.requests("INVITE"), 3), "alice's next call fails back to the primary (newRequests)",
+        [primary.requests("INVITE"), secondary.requests("INVITE")])
 h.finish()

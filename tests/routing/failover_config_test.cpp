@@ -12,6 +12,16 @@ TEST_CASE("the advisory's defaults", "[failover_config]") {
   CHECK(s.failBackMode == FailBackMode::NewRequests);
   CHECK(s.failBackTimeout == 3600);
   CHECK_FALSE(s.authOptimizedInFailover());
+  CHECK_FALSE(s.queryOnRecovery);  // failRegistrationOn=0 to the letter: no query before failback
+}
+
+TEST_CASE("queryOnRecovery is off unless a scope turns it on", "[failover_config]") {
+  FailoverConfig c;
+  c.site.server.queryOnRecovery = true;
+  CHECK(resolveFailover(c, "sip:u1@example.com", false).queryOnRecovery);
+  c.groups.push_back(RegistrantGroup{"g", "sip:9*", {}});
+  c.groups.back().failover.server.queryOnRecovery = false;
+  CHECK_FALSE(resolveFailover(c, "sip:9@example.com", false).queryOnRecovery);
 }
 
 TEST_CASE("failBack.timeout: 0 stays 0, 1-59 act as 60, 60-65535 as written", "[failover_config]") {
