@@ -61,19 +61,25 @@ Guard::Packet Guard::admitPacket(std::string_view bytes, const Flow& flow, bool 
   return verdict;
 }
 
-bool Guard::admitParsed(const SipMessage& message, bool fromUpstream) {
+std::optional<Guard::Refusal> Guard::admitParsed(const SipMessage& message, bool fromUpstream) {
   const sip_t* sip = message.sip();
+  const Refusal dropped{true, {}, std::nullopt};
   std::size_t vias = 0;
   for (const sip_via_t* v = sip->sip_via; v; v = v->v_next)
-    if (++vias > config_.limits.maxVia) return drop("too many Via");
-  if (fromUpstream || !message.isRequest() || config_.rate.scannerUserAgents.empty()) return true;
+    if (++vias > config_.limits.maxVia) {
+      if (message.isRequest() && sip->sip_via->v_host) return Refusal{false, Rejection{400, "Too Many Via Headers"}, std::nullopt};
+      drop("too many Via");
+      return dropped;
+    }
+  if (fromUpstream || !message.isRequest() || config_.rate.scannerUserAgents.empty()) return std::nullopt;
   const std::string_view ua = userAgentOf(sip);
   for (const auto& pattern : config_.rate.scannerUserAgents)
     if (icontains(ua, pattern)) {
       spdlog::debug("guard: dropped a request with scanner User-Agent '{}'", ua);
-      return drop("scanner User-Agent");
+      drop("scanner User-Agent");
+      return dropped;
     }
-  return true;
+  return std::nullopt;
 }
 
 Guard::Refusal Guard::limited() const {

@@ -32,14 +32,14 @@ public:
   enum class Packet { Pass, Limited, Drop };
   /// Before parsing. Limited: over the source's rate, a well-formed request gets 503.
   Packet admitPacket(std::string_view bytes, const Flow& flow, bool fromUpstream, TimePoint now);
-  /// After parsing; false drops the message (counted).
-  bool admitParsed(const SipMessage& message, bool fromUpstream);
-
   struct Refusal {
     bool drop = false;           // true: no answer at all
     Rejection rejection{503, "Service Unavailable"};
     std::optional<Seconds> retryAfter;
   };
+  /// After parsing; nullopt lets the message through. A request over the Via limit is answered
+  /// (never dropped silently on a stream); responses over it and scanners are dropped (counted).
+  std::optional<Refusal> admitParsed(const SipMessage& message, bool fromUpstream);
   /// A valid new request about to be routed; nullopt lets it through.
   std::optional<Refusal> admitRequest(const Flow& flow, const RequestFacts& facts, TimePoint now);
   /// The answer to a well-formed request from a source over its rate.

@@ -26,7 +26,8 @@ struct Cidr {
 struct MessageLimits {
   std::size_t maxHeaders = 128;       // header lines, folded lines included
   std::size_t maxHeaderBytes = 16384; // start line and headers, without the body
-  std::size_t maxVia = 16;            // Via entries, comma-separated ones included
+  std::size_t maxVia = 70;            // Via entries, comma-separated ones included: one per hop, and
+                                      // 70 is RFC 3261's Max-Forwards default (RFC 4475 longreq has 34)
 
   bool operator==(const MessageLimits&) const = default;
 };

@@ -71,7 +71,11 @@ void ProxyEngine::onMessage(std::string_view bytes, const Flow& flow) {
     return;
   }
   const Origin origin = classify(flow, &*msg);
-  if (guard_ && !guard_->admitParsed(*msg, origin.node.has_value())) return;
+  if (guard_)
+    if (const auto refusal = guard_->admitParsed(*msg, origin.node.has_value())) {
+      if (!refusal->drop && msg->method() != "ACK") replyStateless(*msg, flow, refusal->rejection.status, refusal->rejection.reason);
+      return;
+    }
   const std::size_t headEnd = bytes.find("\r\n\r\n");
   const std::size_t body = headEnd == std::string_view::npos ? 0 : bytes.size() - headEnd - 4;
   if (msg->isRequest()) handleRequest(*msg, flow, origin, body, packet == Guard::Packet::Limited, now);
@@ -94,7 +98,8 @@ void ProxyEngine::handleRequest(SipMessage& msg, const Flow& in, const Origin& o
   }
   fixTopVia(msg, in);
   if (auto rejection = validateRequest(msg, bodyBytes)) {
-    if (sip->sip_request->rq_method != sip_method_ack) replyStateless(msg, in, rejection->status, rejection->reason);
+    if (sip->sip_request->rq_method != sip_method_ack)
+      replyStateless(msg, in, rejection->status, rejection->reason, std::nullopt, rejection->extraHeaders);
     else ++stats_.rejected[rejection->reason];
     return;
   }
@@ -305,10 +310,11 @@ void ProxyEngine::observe(const Context& ctx, int status, const SipMessage* resp
 // Our own responses and timers
 
 void ProxyEngine::replyStateless(const SipMessage& request, const Flow& in, int status, std::string_view reason,
-                                 std::optional<Seconds> retryAfter) {
+                                 std::optional<Seconds> retryAfter, std::string_view extraHeaders) {
   if (status >= 300) ++stats_.rejected[std::string(reason)];
   const std::string tag = hex64(fnv1a(sv(request.sip()->sip_via->v_branch))).substr(0, 10);
-  const std::string extra = retryAfter ? "Retry-After: " + std::to_string(retryAfter->count()) + "\r\n" : std::string();
+  std::string extra = retryAfter ? "Retry-After: " + std::to_string(retryAfter->count()) + "\r\n" : std::string();
+  extra.append(extraHeaders);
   wire_.send(in, buildResponse(request, status, reason, tag, extra));
 }
 

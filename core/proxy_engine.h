@@ -154,7 +154,7 @@ private:
   std::string uriFor(const Flow& facing, const std::string& user, std::string_view params) const;
 
   void replyStateless(const SipMessage& request, const Flow& in, int status, std::string_view reason,
-                      std::optional<Seconds> retryAfter = std::nullopt);
+                      std::optional<Seconds> retryAfter = std::nullopt, std::string_view extraHeaders = {});
   void respondFromContext(Context& ctx, int status, std::string_view reason, TimePoint now);
   void sendCancel(Context& ctx, TimePoint now);
   void recordRegistration(const Context& ctx, const SipMessage& response, TimePoint now);

@@ -52,6 +52,33 @@ msg_t* makeMessage(std::string_view bytes) {
   return m;
 }
 
+// Stands in for a quoted-pair NUL while sofia-sip holds the message: a byte no header of the
+// message has as a quoted-pair, so writing it back as NUL restores exactly the bytes received.
+constexpr char kNulStandIn = '\x01';
+
+// True when every NUL of the header section is a quoted-pair ("\" NUL) and no quoted-pair
+// there is already the stand-in.
+bool quotedNulsOnly(std::string_view head) {
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    if (head[i] == '\0') return false;
+    if (head[i] == '\\' && i + 1 < head.size()) {
+      if (head[i + 1] == kNulStandIn) return false;
+      ++i;
+    }
+  }
+  return true;
+}
+
+void restoreQuotedNuls(std::string& out) {
+  const std::size_t headEnd = out.find("\r\n\r\n");
+  const std::size_t end = headEnd == std::string::npos ? out.size() : headEnd;
+  for (std::size_t i = 0; i + 1 < end; ++i)
+    if (out[i] == '\\') {
+      if (out[i + 1] == kNulStandIn) out[i + 1] = '\0';
+      ++i;
+    }
+}
+
 } // namespace
 
 void SipMessage::MsgDeleter::operator()(msg_s* m) const { msg_destroy(m); }
@@ -72,10 +99,22 @@ std::optional<SipMessage> SipMessage::parse(std::string_view bytes, std::size_t 
     error = ParseError::TooLarge;
     return std::nullopt;
   }
-  // sofia-sip's C string handling stops at NUL and some of its asserts trip on it.
-  if (std::memchr(bytes.data(), '\0', bytes.size()) != nullptr) {
-    error = ParseError::NulByte;
-    return std::nullopt;
+  // sofia-sip's C string handling stops at NUL and some of its asserts trip on it. Only the
+  // header section is scanned: a body is framed by Content-Length and may be binary (RFC 4475
+  // §3.1.1.11, an S/MIME part). In the headers a NUL is legal only as a quoted-pair (RFC 3261
+  // §25.1, RFC 4475 §3.1.1.2): sofia-sip parses it as a stand-in byte, put back when written.
+  std::string standIn;
+  const std::size_t headEnd = bytes.find("\r\n\r\n");
+  const std::string_view head = bytes.substr(0, headEnd);
+  if (std::memchr(head.data(), '\0', head.size()) != nullptr) {
+    if (!quotedNulsOnly(head)) {
+      error = ParseError::NulByte;
+      return std::nullopt;
+    }
+    standIn.assign(bytes);
+    for (std::size_t i = 1; i < head.size(); ++i)
+      if (standIn[i] == '\0') standIn[i] = kNulStandIn;
+    bytes = standIn;
   }
   msg_t* m = makeMessage(bytes);
   if (m == nullptr) {
@@ -84,6 +123,7 @@ std::optional<SipMessage> SipMessage::parse(std::string_view bytes, std::size_t 
   }
   msg_maxsize(m, maxSize);
   SipMessage message(m);
+  message.nulStandIn_ = !standIn.empty();
   const sip_t* sip = message.sip_;
   if (sip == nullptr || (sip->sip_request == nullptr && sip->sip_status == nullptr) ||
       (sip->sip_flags & MSG_FLG_ERROR) != 0) {
@@ -112,12 +152,14 @@ std::string SipMessage::serialize() const {
   const isize_t n = msg_iovec(m, iov, 64);
   if (n <= 64) {
     for (isize_t i = 0; i < n; ++i) out.append(static_cast<const char*>(iov[i].mv_base), iov[i].mv_len);
+    if (nulStandIn_) restoreQuotedNuls(out);
     return out;
   }
   std::size_t len = 0;
   char* s = msg_as_string(nullptr, m, nullptr, 0, &len);
   out.assign(s, len);
   su_free(nullptr, s);
+  if (nulStandIn_) restoreQuotedNuls(out);
   return out;
 }
 
@@ -135,6 +177,15 @@ bool hasErrorHeaderNamed(const sip_t* sip, const msg_hclass_t* cls) {
     if (cls->hc_short[0] && strcasecmp(e->er_name, cls->hc_short) == 0) return true;
   }
   return false;
+}
+
+// The option tags of every Proxy-Require, comma-separated; nullopt when there are none.
+std::optional<std::string> proxyRequired(const sip_t* sip) {
+  std::string tags;
+  for (const sip_proxy_require_t* k = sip->sip_proxy_require; k; k = k->k_next)
+    for (const msg_param_t* item = k->k_items; item && *item; ++item) tags.append(tags.empty() ? "" : ", ").append(*item);
+  if (tags.empty()) return std::nullopt;
+  return tags;
 }
 
 } // namespace
@@ -156,6 +207,11 @@ std::optional<Rejection> validateRequest(const SipMessage& request, std::size_t 
       (rq->rq_method == sip_method_unknown &&
        std::strcmp(sv(sip->sip_cseq->cs_method_name).data(), rq->rq_method_name) != 0))
     return Rejection{400, "CSeq Method Does Not Match"};
+  // RFC 3261 §16.3 check 2: a scheme the proxy cannot route is answered 416 (RFC 4475 §3.3.2).
+  const url_type_e scheme = static_cast<url_type_e>(rq->rq_url->url_type);
+  if (scheme != url_sip && scheme != url_sips && scheme != url_tel) return Rejection{416, "Unsupported URI Scheme"};
+  // §16.3 check 5: this proxy supports no extension a Proxy-Require can name (RFC 4475 §3.3.5).
+  if (auto unsupported = proxyRequired(sip)) return Rejection{420, "Bad Extension", "Unsupported: " + *unsupported + "\r\n"};
   if (hasErrorHeaderNamed(sip, sip_max_forwards_class)) return Rejection{400, "Bad Max-Forwards"};
   if (hasErrorHeaderNamed(sip, sip_route_class)) return Rejection{400, "Bad Route"};
   if (hasErrorHeaderNamed(sip, sip_contact_class)) return Rejection{400, "Bad Contact"};

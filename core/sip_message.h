@@ -48,12 +48,14 @@ private:
 
   std::unique_ptr<msg_s, MsgDeleter> msg_;
   sip_s* sip_ = nullptr;
+  bool nulStandIn_ = false;  // quoted-pair NULs were parsed as a stand-in byte: restore when written
 };
 
 /// Why a parsed request cannot be processed: the status and reason phrase to answer with.
 struct Rejection {
   int status;
   std::string reason;
+  std::string extraHeaders = {};  // whole lines, CRLF-terminated (the Unsupported of a 420)
 };
 
 /// Checks what sofia-sip lets through but a proxy must not forward (RFC 3261 §16.3):

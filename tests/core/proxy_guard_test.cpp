@@ -136,9 +136,12 @@ TEST_CASE("scanner User-Agents and deep Via stacks are dropped unanswered and co
   CHECK(h.receive(request("REGISTER", "sip:example.com", "User-Agent: SIPVicious 0.3\r\n"), kPhone).empty());
   CHECK(h.stats.dropped["scanner User-Agent"] == 2);
   std::string vias;
-  for (int i = 0; i < 20; ++i) vias += "Via: SIP/2.0/UDP 10.0.0." + std::to_string(i) + ";branch=z9hG4bKv" + std::to_string(i) + "\r\n";
-  CHECK(h.receive(request("OPTIONS", "sip:127.0.0.1:5060", vias), kPhone).empty());
-  CHECK(h.stats.dropped["too many Via"] == 1);
+  for (int i = 0; i < 80; ++i) vias += "Via: SIP/2.0/UDP 10.0.0." + std::to_string(i) + ";branch=z9hG4bKv" + std::to_string(i) + "\r\n";
+  // A request over the limit is answered (RFC 4475 §3.1.1.7: never a silent drop on a stream).
+  const auto out = h.receive(request("OPTIONS", "sip:127.0.0.1:5060", vias), kPhone);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0] == "SIP/2.0 400 Too Many Via Headers");
+  CHECK(h.stats.rejected["Too Many Via Headers"] == 1);
 }
 
 TEST_CASE("the transaction cap answers 503 with Retry-After", "[guard]") {
