@@ -104,6 +104,12 @@ std::optional<Endpoint> contactTarget(const std::string& uri) {
   return t->endpoint;
 }
 
+bool contactAt(const ContactBinding& c, const Endpoint& address) {
+  if (c.flow.remote == address) return true;
+  const auto t = contactTarget(c.uri);
+  return t && *t == address;
+}
+
 TimePoint firstDue(const Binding& b) {
   TimePoint due = TimePoint::max();
   for (const auto& c : b.contacts) due = std::min(due, c.expires);
@@ -116,12 +122,25 @@ template <typename N> void add(N& n, int sign) { n = sign > 0 ? n + 1 : n - 1; }
 
 } // namespace
 
+std::string BindingTable::aorAt(const Endpoint& address, const std::string& preferred) const {
+  if (const Binding* b = find(preferred))
+    for (const auto& c : b->contacts)
+      if (contactAt(c, address)) return preferred;
+  auto p = phones_.find(address);
+  return p == phones_.end() || p->second.aor.empty() ? preferred : p->second.aor;
+}
+
 void BindingTable::count(Binding& b, int sign) {
   for (const auto& c : b.contacts) {
     add(contacts_, sign);
     auto countPhone = [&](const Endpoint& at) {
-      if (sign > 0) ++phones_[at];
-      else if (auto p = phones_.find(at); p != phones_.end() && --p->second == 0) phones_.erase(p);
+      if (sign > 0) {
+        PhoneAt& p = phones_[at];
+        ++p.contacts;
+        p.aor = b.aor;
+      } else if (auto p = phones_.find(at); p != phones_.end() && --p->second.contacts == 0) {
+        phones_.erase(p);
+      }
     };
     countPhone(c.flow.remote);
     if (const auto t = contactTarget(c.uri); t && !(*t == c.flow.remote)) countPhone(*t);

@@ -118,6 +118,10 @@ public:
   std::size_t contactCount() const { return contacts_; }
   /// Whether a contact was registered from this address, or names it (host:port of its URI).
   bool hasPhoneAt(const Endpoint& address) const { return phones_.count(address) != 0; }
+  /// The registrant whose phone is at `address`: `preferred` if one of its contacts is there,
+  /// else the last one registered from there, else `preferred`. A forked INVITE's branch names
+  /// its callee by the flow it goes out on, not by its To (issue 21 item 4).
+  std::string aorAt(const Endpoint& address, const std::string& preferred) const;
   /// Per node: registrants registered there, and known there but no longer registered
   /// (expired, or invalidated by failRegistrationOn). Counters, not a count.
   struct NodeCount {
@@ -184,7 +188,11 @@ private:
   RemovedObserver removedObserver_;
   DueHeap<Binding> due_;
   std::size_t contacts_ = 0;
-  ShardedHash<std::unordered_map<Endpoint, std::uint32_t, EndpointHash>> phones_;
+  struct PhoneAt {
+    std::uint32_t contacts = 0;
+    std::string aor;   // the last registrant counted there
+  };
+  ShardedHash<std::unordered_map<Endpoint, PhoneAt, EndpointHash>> phones_;
   std::map<std::string, NodeCount, std::less<>> nodeCounts_;
 };
 

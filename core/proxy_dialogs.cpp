@@ -36,7 +36,10 @@ void ProxyEngine::reportInvite(DialogEvent::Kind kind, const Context& ctx, const
   // The leg's phone end: the caller when the INVITE went upstream, else the callee.
   e.phoneIsCaller = !ctx.node.empty();
   const url_t* u = e.phoneIsCaller ? f->sip_from->a_url : f->sip_to->a_url;
-  const std::string aor = canonicalAor(sv(u->url_scheme), sv(u->url_user), sv(u->url_host));
+  std::string aor = canonicalAor(sv(u->url_scheme), sv(u->url_user), sv(u->url_host));
+  // A callee is the phone this branch goes to: when the registrar forks to another AOR's contact
+  // (RFC 3261 §16.6), the To names the called AOR, not the phone that rings (issue 21 item 4).
+  if (!e.phoneIsCaller) aor = bindings_.aorAt(ctx.out.remote, aor);
   e.aor = aor;
   e.flow = e.phoneIsCaller ? ctx.in : ctx.out;
   if (e.phoneIsCaller) e.contact = contactOf(request);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace switchback {
 
 namespace {
@@ -50,16 +52,39 @@ void DialogTracker::setEnd(std::optional<End>& slot, const DialogEvent& e) {
   if (e.flow) slot->flow = e.flow;
 }
 
+void DialogTracker::setCallee(Dialog& d, const DialogEvent& e) {
+  auto same = [&](const End& end) { return end.aor == e.aor; };
+  auto it = std::find_if(d.callees.begin(), d.callees.end(), same);
+  if (it == d.callees.end()) {
+    d.callees.push_back(End{std::string(e.aor), e.flow, std::string(e.contact)});
+    ++busy_[d.callees.back().aor];
+    it = d.callees.end() - 1;
+  } else {
+    if (!e.contact.empty()) it->contact = std::string(e.contact);
+    if (e.flow) it->flow = e.flow;
+  }
+  if (e.kind != DialogEvent::Kind::Answered) return;
+  // The 2xx: the branches that lost are CANCELled (RFC 3261 §16.7 step 10), their phones idle now.
+  End answered = std::move(*it);
+  for (auto& end : d.callees)
+    if (&end != &*it) release(end);
+  d.callees.assign(1, std::move(answered));
+}
+
+void DialogTracker::release(const End& end) {
+  auto it = busy_.find(end.aor);
+  if (it != busy_.end() && --it->second <= 0) busy_.erase(it);
+}
+
 void DialogTracker::clearEnd(std::optional<End>& slot) {
   if (!slot) return;
-  auto it = busy_.find(slot->aor);
-  if (it != busy_.end() && --it->second <= 0) busy_.erase(it);
+  release(*slot);
   slot.reset();
 }
 
 void DialogTracker::erase(Map::iterator it) {
   clearEnd(it->second.caller);
-  clearEnd(it->second.callee);
+  for (const auto& end : it->second.callees) release(end);
   dialogs_.erase(it);
 }
 
@@ -83,15 +108,29 @@ void DialogTracker::onEvent(const DialogEvent& e, TimePoint now) {
       if (!e.to.empty()) d.to = std::string(e.to);
       d.confirmed = true;
     }
-    if (!e.aor.empty()) setEnd(e.phoneIsCaller ? d.caller : d.callee, e);
+    if (!e.aor.empty()) {
+      if (e.phoneIsCaller) setEnd(d.caller, e);
+      else setCallee(d, e);
+    }
     d.lastActivity = now;
     return;
   }
   case Kind::Failed: {
     auto it = dialogs_.find(key(e.callId, e.fromTag));
-    if (it == dialogs_.end() || it->second.confirmed) return;  // another fork answered: the call goes on
-    clearEnd(e.phoneIsCaller ? it->second.caller : it->second.callee);
-    if (!it->second.caller && !it->second.callee) dialogs_.erase(it);
+    // Another fork answered: the call goes on, and the losing branches were freed at its 2xx.
+    if (it == dialogs_.end() || it->second.confirmed) return;
+    Dialog& d = it->second;
+    if (e.phoneIsCaller) {
+      clearEnd(d.caller);
+    } else {
+      // This branch's phone only: the others may still ring.
+      auto lost = std::find_if(d.callees.begin(), d.callees.end(), [&](const End& end) { return end.aor == e.aor; });
+      if (lost != d.callees.end()) {
+        release(*lost);
+        d.callees.erase(lost);
+      }
+    }
+    if (!d.caller && d.callees.empty()) dialogs_.erase(it);
     return;
   }
   case Kind::Request: {
@@ -119,7 +158,7 @@ std::vector<DialogTracker::Bye> DialogTracker::endByRule(std::string_view callId
   ++endedByRule_;
   const Dialog& d = it->second;
   const bool sentByCaller = fromTag == d.callerTag;
-  const std::optional<End>& other = sentByCaller ? d.callee : d.caller;
+  const End* other = sentByCaller ? callee(d) : (d.caller ? &*d.caller : nullptr);
   if (other && other->flow && !other->contact.empty() && !d.from.empty() && !d.to.empty()) {
     Bye bye;
     bye.flow = *other->flow;
@@ -145,7 +184,7 @@ std::size_t DialogTracker::expire(TimePoint now) {
     }
     const Dialog& d = it->second;
     spdlog::warn("dialog {} ({} / {}) forgotten after {} s without in-dialog traffic: its ends count as idle",
-                 d.callId, d.caller ? d.caller->aor : "-", d.callee ? d.callee->aor : "-", lifetime_.count());
+                 d.callId, d.caller ? d.caller->aor : "-", callee(d) ? callee(d)->aor : "-", lifetime_.count());
     ++expired_;
     ++n;
     erase(it++);

@@ -58,7 +58,10 @@ private:
   struct Dialog {
     std::string callId, callerTag, calleeTag;
     std::string from, to;   // header values with their tags, from the 2xx
-    std::optional<End> caller, callee;
+    std::optional<End> caller;
+    // One callee end per branch of a forked INVITE (RFC 3261 §16.7), by AOR: each ringing phone
+    // is busy; after the 2xx only the one that answered is (issue 21 item 4).
+    std::vector<End> callees;
     std::uint32_t callerCseq = 0, calleeCseq = 0;
     bool confirmed = false;
     TimePoint lastActivity{};
@@ -67,7 +70,10 @@ private:
 
   Map::iterator find(std::string_view callId, std::string_view fromTag, std::string_view toTag);
   void setEnd(std::optional<End>& slot, const DialogEvent& e);
+  void setCallee(Dialog& d, const DialogEvent& e);
   void clearEnd(std::optional<End>& slot);
+  void release(const End& end);
+  static const End* callee(const Dialog& d) { return d.callees.empty() ? nullptr : &d.callees.front(); }
   void erase(Map::iterator it);
 
   Seconds lifetime_;

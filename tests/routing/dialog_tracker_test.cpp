@@ -122,3 +122,45 @@ TEST_CASE("a dialog with no traffic for its lifetime is forgotten and counted", 
   CHECK(t.busy("sip:carol@example.com") == 0);
   CHECK(t.busy("sip:bob@example.com") == 0);
 }
+
+namespace {
+// The registrar forks bob's INVITE to a second phone, bob2 (issue 21 item 4).
+DialogEvent bob2(DialogEvent e) {
+  e.aor = "sip:bob2@example.com";
+  if (!e.contact.empty()) e.contact = "sip:bob2@127.0.0.1:7003";
+  return e;
+}
+} // namespace
+
+TEST_CASE("each branch of a forked INVITE is busy while it rings; after the 2xx only the answerer", "[dialogs]") {
+  DialogTracker t;
+  t.onEvent(leg(Kind::Offered, true), t0);
+  t.onEvent(leg(Kind::Offered, false), t0);
+  t.onEvent(bob2(leg(Kind::Offered, false)), t0);
+  CHECK(t.busy("sip:bob@example.com") == 1);
+  CHECK(t.busy("sip:bob2@example.com") == 1);
+  t.onEvent(bob2(leg(Kind::Answered, false, "b2")), t0);
+  t.onEvent(leg(Kind::Answered, true, "b2"), t0);
+  CHECK(t.busy("sip:bob2@example.com") == 1);
+  CHECK(t.busy("sip:bob@example.com") == 0);  // CANCELled: idle at once, before its 487
+  t.onEvent(leg(Kind::Failed, false, "b1"), t0);
+  CHECK(t.busy("sip:bob2@example.com") == 1);
+  CHECK(t.busy("sip:carol@example.com") == 1);
+  t.onEvent(request(Kind::Bye, "c1", "b2", 2), t0);
+  CHECK(t.busy("sip:bob2@example.com") == 0);
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("a branch that fails while another rings frees only its own phone", "[dialogs]") {
+  DialogTracker t;
+  t.onEvent(leg(Kind::Offered, true), t0);
+  t.onEvent(leg(Kind::Offered, false), t0);
+  t.onEvent(bob2(leg(Kind::Offered, false)), t0);
+  t.onEvent(bob2(leg(Kind::Failed, false, "x")), t0);
+  CHECK(t.busy("sip:bob2@example.com") == 0);
+  CHECK(t.busy("sip:bob@example.com") == 1);
+  CHECK(t.busy("sip:carol@example.com") == 1);
+  t.onEvent(leg(Kind::Failed, false, "y"), t0);
+  t.onEvent(leg(Kind::Failed, true, "y"), t0);
+  CHECK(t.size() == 0);
+}
