@@ -208,8 +208,10 @@ std::optional<Rejection> validateRequest(const SipMessage& request, std::size_t 
        std::strcmp(sv(sip->sip_cseq->cs_method_name).data(), rq->rq_method_name) != 0))
     return Rejection{400, "CSeq Method Does Not Match"};
   // RFC 3261 §16.3 check 2: a scheme the proxy cannot route is answered 416 (RFC 4475 §3.3.2).
+  // The registrars route urn: too (RFC 5031's urn:service:sos, an emergency call), so it passes.
   const url_type_e scheme = static_cast<url_type_e>(rq->rq_url->url_type);
-  if (scheme != url_sip && scheme != url_sips && scheme != url_tel) return Rejection{416, "Unsupported URI Scheme"};
+  const bool urn = rq->rq_url->url_scheme && strcasecmp(rq->rq_url->url_scheme, "urn") == 0;
+  if (scheme != url_sip && scheme != url_sips && scheme != url_tel && !urn) return Rejection{416, "Unsupported URI Scheme"};
   // §16.3 check 5: this proxy supports no extension a Proxy-Require can name (RFC 4475 §3.3.5).
   if (auto unsupported = proxyRequired(sip)) return Rejection{420, "Bad Extension", "Unsupported: " + *unsupported + "\r\n"};
   if (hasErrorHeaderNamed(sip, sip_max_forwards_class)) return Rejection{400, "Bad Max-Forwards"};

@@ -133,3 +133,12 @@ TEST_CASE("responses without the headers needed to route them are refused", "[me
                                  65535, err);
   if (noVia) CHECK_FALSE(isRoutableResponse(*noVia));
 }
+
+TEST_CASE("Request-URI schemes: sip, sips, tel and urn are routed, others answered 416", "[message]") {
+  CHECK_FALSE(validate(request("INVITE sips:b@example.com SIP/2.0", kHeaders)));
+  CHECK_FALSE(validate(request("INVITE tel:+15551234 SIP/2.0", kHeaders)));
+  CHECK_FALSE(validate(request("INVITE urn:service:sos SIP/2.0", kHeaders)));   // RFC 5031: an emergency call
+  auto r = validate(request("INVITE nobodyKnowsThisScheme:totallyopaquecontent SIP/2.0", kHeaders));
+  REQUIRE(r);
+  CHECK(r->status == 416);
+}
