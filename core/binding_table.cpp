@@ -137,7 +137,7 @@ void BindingTable::count(Binding& b, int sign) {
       if (sign > 0) {
         PhoneAt& p = phones_[at];
         ++p.contacts;
-        p.aor = b.aor;
+        if (p.aor != b.aor) p.aor = b.aor;  // a refresh (the same registrant) copies nothing
       } else if (auto p = phones_.find(at); p != phones_.end() && --p->second.contacts == 0) {
         phones_.erase(p);
       }
